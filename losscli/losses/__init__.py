@@ -1,0 +1,1 @@
+"""Loss implementations: forward, gradient, input generator and spec side by side."""

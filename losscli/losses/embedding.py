@@ -1,0 +1,171 @@
+"""Embedding losses: contrastive (pairs), triplet and InfoNCE.
+
+All are row-wise: embeddings are [N, D] (InfoNCE keys [N, K, D]) and the loss has one value
+per row. Distances are Euclidean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
+from ._numerics import euclidean_distance, log_softmax, safe_divide, softmax
+
+
+def contrastive(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float) -> np.ndarray:
+    """Contrastive loss of embedding pairs (Hadsell, Chopra & LeCun, 2006), per row.
+
+    ½·y·d² + ½·(1-y)·max(0, m - d)² with d = ||x1 - x2||. Label convention of the seed's
+    code: y = 1 means same class (pull together), y = 0 different (push apart up to m).
+    x1, x2: [N, D]; labels: [N] -> [N].
+    """
+    distance, _ = euclidean_distance(x1, x2)
+    return 0.5 * labels * distance**2 + 0.5 * (1.0 - labels) * np.maximum(0.0, margin - distance) ** 2
+
+
+def contrastive_gradient(x1, x2, labels, *, margin):
+    """∂/∂x1 = [y - (1-y)·max(0, m - d)/d]·(x1 - x2);  ∂/∂x2 = -∂/∂x1 (0 for the hinge at d = 0)."""
+    distance, difference = euclidean_distance(x1, x2)
+    push = safe_divide((1.0 - labels) * np.maximum(0.0, margin - distance), distance)
+    grad_x1 = (labels - push)[:, None] * difference
+    return {"x1": grad_x1, "x2": -grad_x1}
+
+
+def triplet(anchor: np.ndarray, positive: np.ndarray, negative: np.ndarray, *, margin: float) -> np.ndarray:
+    """Triplet margin loss (Schroff et al., 2015), per row: max(0, d(a, p) - d(a, n) + m).
+
+    anchor, positive, negative: [N, D] -> [N]. Equals torch's triplet_margin_loss with eps=0.
+    """
+    distance_pos, _ = euclidean_distance(anchor, positive)
+    distance_neg, _ = euclidean_distance(anchor, negative)
+    return np.maximum(0.0, distance_pos - distance_neg + margin)
+
+
+def triplet_gradient(anchor, positive, negative, *, margin):
+    """Where the hinge is active: ∂/∂p = -(a-p)/d_ap, ∂/∂n = (a-n)/d_an, ∂/∂a = -(∂/∂p + ∂/∂n)."""
+    distance_pos, to_positive = euclidean_distance(anchor, positive)
+    distance_neg, to_negative = euclidean_distance(anchor, negative)
+    active = (distance_pos - distance_neg + margin > 0).astype(np.float64)
+    grad_positive = -safe_divide(active, distance_pos)[:, None] * to_positive
+    grad_negative = safe_divide(active, distance_neg)[:, None] * to_negative
+    return {"anchor": -(grad_positive + grad_negative), "positive": grad_positive, "negative": grad_negative}
+
+
+def _similarities(query: np.ndarray, keys: np.ndarray, temperature: float) -> np.ndarray:
+    return np.einsum("nd,nkd->nk", query, keys) / temperature
+
+
+def infonce(query: np.ndarray, keys: np.ndarray, *, temperature: float, positive_idx: int) -> np.ndarray:
+    """InfoNCE (van den Oord et al., 2018), per row: -log softmax(q·k / τ)[positive_idx].
+
+    Computed with log-softmax, so τ = 0.01 and large dot products stay finite.
+    query: [N, D]; keys: [N, K, D] -> [N].
+    """
+    return -log_softmax(_similarities(query, keys, temperature))[:, positive_idx]
+
+
+def infonce_gradient(query, keys, *, temperature, positive_idx):
+    """With g = softmax(s) - e_pos over the K similarities s_k = q·k_k / τ:
+    ∂/∂q = Σ_k g_k·k_k / τ,  ∂/∂k_k = g_k·q / τ."""
+    weights = softmax(_similarities(query, keys, temperature))
+    weights[:, positive_idx] -= 1.0
+    return {"query": np.einsum("nk,nkd->nd", weights, keys) / temperature,
+            "keys": weights[:, :, None] * query[:, None, :] / temperature}
+
+
+def check_positive_idx(arrays, params):
+    num_keys = arrays["keys"].shape[1]
+    if params["positive_idx"] >= num_keys:
+        raise InputError(f"positive_idx {params['positive_idx']} is out of range for {num_keys} keys per query",
+                         input_name="keys")
+
+
+SAMPLE_DIM = 4
+
+
+def _unit_rows(rng, shape):
+    vectors = rng.normal(size=shape)
+    return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+
+
+def sample_contrastive(rng, n, params):
+    margin = params["margin"]
+    # Distances at least 10 % away from the margin and from 0 (the hinge's kinks).
+    distance = np.where(rng.random(n) < 0.5, rng.uniform(0.1, 0.9, n), rng.uniform(1.1, 2.0, n))
+    distance *= max(margin, 0.1)
+    x1 = rng.normal(size=(n, SAMPLE_DIM))
+    x2 = x1 + distance[:, None] * _unit_rows(rng, (n, SAMPLE_DIM))
+    return {"x1": x1, "x2": x2, "labels": rng.integers(0, 2, n).astype(np.float64)}
+
+
+def sample_triplet(rng, n, params):
+    margin = params["margin"]
+    distance_pos = rng.uniform(0.9, 1.5, n)
+    # hinge argument d_p - d_n + m kept at least 0.1 from its kink at 0, on both sides
+    hinge = rng.choice([-1.0, 1.0], n) * rng.uniform(0.1, 0.8, n)
+    distance_neg = distance_pos + margin - hinge
+    anchor = rng.normal(size=(n, SAMPLE_DIM))
+    return {"anchor": anchor,
+            "positive": anchor + distance_pos[:, None] * _unit_rows(rng, (n, SAMPLE_DIM)),
+            "negative": anchor + distance_neg[:, None] * _unit_rows(rng, (n, SAMPLE_DIM))}
+
+
+SAMPLE_KEYS = 6
+
+
+def sample_infonce(rng, n, params):
+    query = _unit_rows(rng, (n, SAMPLE_DIM))
+    keys = _unit_rows(rng, (n, SAMPLE_KEYS, SAMPLE_DIM))
+    positive = params["positive_idx"] % SAMPLE_KEYS
+    keys[:, positive] = _unit_rows(rng, (n, SAMPLE_DIM)) * 0.3 + query
+    return {"query": query, "keys": keys}
+
+
+def _embedding(name, help_text):
+    return InputSpec(name, (("N", "D"),), Domain.REAL, True, help_text)
+
+
+CONTRASTIVE = LossSpec(
+    name="contrastive", aliases=("contrastive_loss",), task=Task.EMBEDDING,
+    inputs=(_embedding("x1", "first embedding of each pair"), _embedding("x2", "second embedding of each pair"),
+            InputSpec("labels", (("N",),), Domain.LABEL, False, "1 = same class (pull together), 0 = different")),
+    params=(ParamSpec("margin", 1.0, "distance beyond which dissimilar pairs cost nothing", low=0.0),),
+    forward=contrastive, gradient=contrastive_gradient, sample=sample_contrastive,
+    formula="½·y·d² + ½·(1-y)·max(0, m - d)²,  d = ||x1 - x2||",
+    gradient_formula="∂/∂x1 = [y - (1-y)·max(0, m-d)/d]·(x1 - x2),  ∂/∂x2 = -∂/∂x1",
+    when_to_use="Similarity learning from labelled pairs (siamese networks, verification).",
+    output_activation="L2-normalised embeddings",
+    notes="Label 1 = same class (pull together), 0 = different (push apart up to the margin): the "
+          "convention of the seed's code. The seed's formula swaps the roles of y; its code is followed.",
+)
+
+TRIPLET = LossSpec(
+    name="triplet", aliases=("triplet_margin",), task=Task.EMBEDDING,
+    inputs=(_embedding("anchor", "anchor embeddings"), _embedding("positive", "same-class embeddings"),
+            _embedding("negative", "other-class embeddings")),
+    params=(ParamSpec("margin", 0.2, "how much closer the positive must be than the negative", low=0.0),),
+    forward=triplet, gradient=triplet_gradient, sample=sample_triplet,
+    formula="max(0, ||a - p|| - ||a - n|| + m)",
+    gradient_formula="active rows: ∂/∂p = (p-a)/||a-p||, ∂/∂n = (a-n)/||a-n||, ∂/∂a = -(∂/∂p + ∂/∂n)",
+    when_to_use="Ranking and retrieval embeddings: a positive must be closer than a negative by a margin.",
+    output_activation="L2-normalised embeddings",
+    torch_equivalent="torch.nn.functional.triplet_margin_loss(eps=0)",
+)
+
+INFONCE = LossSpec(
+    name="infonce", aliases=("info_nce", "ntxent"), task=Task.EMBEDDING,
+    inputs=(InputSpec("query", (("N", "D"),), Domain.REAL, True, "query embeddings"),
+            InputSpec("keys", (("N", "K", "D"),), Domain.REAL, True,
+                      "K candidate keys per query, one of them positive (CSV: K·D columns per row)")),
+    params=(ParamSpec("temperature", 0.07, "softmax temperature τ: smaller is sharper", low=0.0, low_inclusive=False),
+            ParamSpec("positive_idx", 0, "index of the positive key among the K keys", low=0, integer=True)),
+    forward=infonce, gradient=infonce_gradient, sample=sample_infonce, check=check_positive_idx,
+    formula="-log[exp(q·k₊/τ) / Σ_k exp(q·k_k/τ)]",
+    gradient_formula="g = softmax(q·k/τ) - e₊;  ∂/∂q = Σ_k g_k·k_k/τ,  ∂/∂k_k = g_k·q/τ",
+    when_to_use="Contrastive self-supervised learning with many negatives per query (CPC, SimCLR, CLIP).",
+    output_activation="L2-normalised embeddings",
+    torch_equivalent="torch.nn.functional.cross_entropy(q·k/τ, positive_idx)",
+)
+
+SPECS = (CONTRASTIVE, TRIPLET, INFONCE)

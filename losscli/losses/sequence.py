@@ -1,0 +1,63 @@
+"""Sequence losses: token negative log-likelihood of a language model, and perplexity.
+
+Logits are [B, T, V] (or [N, V] for flattened tokens) and targets are token ids [B, T] (or
+[N]); the per-sample loss is one value per token and the mean runs over all tokens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec import Domain, InputSpec, LossSpec, Task, Transform
+from .classification import softmax_cross_entropy, softmax_cross_entropy_gradient
+
+LM_INPUTS = (
+    InputSpec("logits", (("...", "V"),), Domain.REAL, True, "next-token scores over a vocabulary of V"),
+    InputSpec("targets", (("...",),), Domain.TOKEN_IDS, False, "the observed next-token ids"),
+)
+
+
+def lm_nll(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per-token negative log-likelihood -log softmax(z_t)[x_t] via log-sum-exp.
+
+    logits: [B, T, V] or [N, V]; targets: [B, T] or [N] -> [B, T] or [N].
+    """
+    return softmax_cross_entropy(logits, targets, smoothing=0.0)
+
+
+def lm_nll_gradient(logits, targets):
+    """softmax(z_t) - onehot(x_t) for each token."""
+    return softmax_cross_entropy_gradient(logits, targets, smoothing=0.0)
+
+
+SAMPLE_STEPS, SAMPLE_VOCAB = 3, 7
+
+
+def sample_lm(rng, n, params):
+    logits = rng.normal(0.0, 2.0, (n, SAMPLE_STEPS, SAMPLE_VOCAB))
+    return {"logits": logits, "targets": rng.integers(0, SAMPLE_VOCAB, (n, SAMPLE_STEPS)).astype(np.float64)}
+
+
+LM_NLL = LossSpec(
+    name="lm_nll", aliases=("nll", "language_model"), task=Task.SEQUENCE, inputs=LM_INPUTS, params=(),
+    forward=lm_nll, gradient=lm_nll_gradient, sample=sample_lm,
+    formula="-(1/T)·Σ_t log softmax(z_t)[x_t]",
+    gradient_formula="∂/∂z_t = softmax(z_t) - onehot(x_t)",
+    when_to_use="Autoregressive language modelling: the average surprise of the observed next tokens, in nats.",
+    output_activation="none (softmax over the vocabulary inside the loss)",
+    torch_equivalent="torch.nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))",
+)
+
+PERPLEXITY = LossSpec(
+    name="perplexity", aliases=("ppl",), task=Task.SEQUENCE, inputs=LM_INPUTS, params=(),
+    forward=lm_nll, gradient=lm_nll_gradient, sample=sample_lm,
+    transform=Transform("exp", np.exp, np.exp), reductions=("mean", "none"),
+    formula="exp(mean lm_nll)",
+    gradient_formula="∂/∂z_t = PPL·(softmax(z_t) - onehot(x_t)) / T  (chain rule through exp)",
+    when_to_use="Reporting language models: the effective number of equally likely next tokens.",
+    output_activation="none (softmax over the vocabulary inside the loss)",
+    notes="Only mean (exp of the mean NLL) and none (exp of each token's NLL) make sense: a sum has no "
+          "perplexity. Cross-entropy of 4.0 nats is a perplexity of about 54.6.",
+)
+
+SPECS = (LM_NLL, PERPLEXITY)

@@ -1,0 +1,78 @@
+"""Gradient summaries: which samples drive training, as partial aggregates that merge.
+
+A gradient of any shape is read row by row (first axis = sample). The summary keeps the
+squared L2 norm, the sum, the number of exactly-zero elements, the element of largest
+magnitude with its row, and the rows of largest gradient norm; two summaries of consecutive
+chunks merge into the summary of the whole (given each chunk's row offset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_TOP_ROWS = 5
+
+
+@dataclass(frozen=True)
+class GradientStats:
+    """Mergeable statistics of a gradient array.
+
+    top_rows: (row, row L2 norm) pairs, largest norm first, at most ``top`` of them.
+    max_position: index of the largest |g| within its row (empty for 1-D gradients).
+    """
+
+    sum_squares: float
+    total: float
+    count: int
+    zeros: int
+    max_abs: float
+    max_row: int
+    max_position: tuple[int, ...]
+    top_rows: tuple[tuple[int, float], ...]
+    top: int = DEFAULT_TOP_ROWS
+
+    @classmethod
+    def of(cls, gradient: np.ndarray, row_offset: int = 0, top: int = DEFAULT_TOP_ROWS) -> GradientStats:
+        rows = gradient.reshape(gradient.shape[0], -1) if gradient.ndim else gradient.reshape(1, 1)
+        row_norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        flat_max = int(np.argmax(np.abs(rows))) if rows.size else 0
+        max_row, within = divmod(flat_max, max(rows.shape[1], 1))
+        position = np.unravel_index(within, gradient.shape[1:]) if gradient.ndim > 1 else ()
+        order = np.argsort(-row_norms, kind="stable")[:top]
+        return cls(
+            sum_squares=float(np.sum(row_norms**2)), total=float(np.sum(rows)), count=int(rows.size),
+            zeros=int(np.count_nonzero(rows == 0)), max_abs=float(np.abs(rows).max(initial=0.0)),
+            max_row=row_offset + int(max_row), max_position=tuple(int(i) for i in position),
+            top_rows=tuple((row_offset + int(i), float(row_norms[i])) for i in order), top=top,
+        )
+
+    def merge(self, other: GradientStats) -> GradientStats:
+        first_max = self.max_abs >= other.max_abs
+        rows = sorted(self.top_rows + other.top_rows, key=lambda pair: (-pair[1], pair[0]))[: self.top]
+        return GradientStats(
+            self.sum_squares + other.sum_squares, self.total + other.total, self.count + other.count,
+            self.zeros + other.zeros, max(self.max_abs, other.max_abs),
+            self.max_row if first_max else other.max_row,
+            self.max_position if first_max else other.max_position, tuple(rows), self.top,
+        )
+
+    def scaled(self, factor: float) -> GradientStats:
+        """Statistics of factor·g: how a chunk's sum-reduced gradient becomes the mean's."""
+        magnitude = abs(factor)
+        return GradientStats(self.sum_squares * factor**2, self.total * factor, self.count, self.zeros,
+                             self.max_abs * magnitude, self.max_row, self.max_position,
+                             tuple((row, norm * magnitude) for row, norm in self.top_rows), self.top)
+
+    def as_dict(self) -> dict:
+        """The summary as plain data (the ``gradient`` object of the JSON output)."""
+        return {
+            "l2_norm": float(np.sqrt(self.sum_squares)),
+            "mean": self.total / self.count if self.count else 0.0,
+            "max_abs": self.max_abs,
+            "max_abs_row": self.max_row,
+            "max_abs_position": list(self.max_position),
+            "zero_share": self.zeros / self.count if self.count else 0.0,
+            "top_rows": [{"row": row, "l2_norm": norm} for row, norm in self.top_rows],
+        }
