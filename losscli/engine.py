@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import InputError, ParameterError
 from .reduction import REDUCTIONS, Aggregate, broadcast_weights, gradient_scale
 from .registry import get_loss
 from .spec import LossSpec
@@ -68,9 +68,14 @@ def validate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
         arrays, weights, kept = omit_nonfinite_rows(arrays, weights)
     elif nan_policy == "raise":
         check_finite(arrays)
-    check_domains(spec, arrays)
-    if spec.check is not None:
-        spec.check(arrays, params)
+    try:
+        check_domains(spec, arrays)
+        if spec.check is not None:
+            spec.check(arrays, params)
+    except InputError as error:
+        if kept is not None and error.row is not None:
+            error.row = int(np.flatnonzero(kept)[error.row])  # a row of the input as given
+        raise
     return arrays, weights, kept
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -55,7 +55,8 @@ class InputSpec:
     help: str
 
     def shape_text(self) -> str:
-        return " or ".join("[" + ", ".join(pattern) + "]" for pattern in self.shapes)
+        # "..." (one or more batch dims) is shown as N…: [N…, V] is [N, V] or [B, T, V].
+        return " or ".join("[" + ", ".join(pattern).replace("...", "N…") + "]" for pattern in self.shapes)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class LossSpec:
     transform: Transform | None = None
     check: Callable[[Arrays, Mapping[str, Any]], None] | None = None
     torch_equivalent: str | None = None
-    example_files: tuple[str, ...] = field(default=())
+    example_files: tuple[str, ...] = ()
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ def as_arrays(spec: LossSpec, inputs: Sequence | Mapping) -> dict[str, np.ndarra
         raise LossCliError(f"{spec.name} takes {len(spec.inputs)} inputs "
                            f"({', '.join(spec.input_names)}), got {len(inputs)}")
     arrays = {}
-    for name, value in zip(spec.input_names, inputs):
+    for name, value in zip(spec.input_names, inputs, strict=True):
         try:
             arrays[name] = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as error:

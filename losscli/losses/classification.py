@@ -151,6 +151,7 @@ def sample_class_logits(rng, n, params):
 
 BCE = LossSpec(
     name="bce", aliases=("binary_cross_entropy", "log_loss"), task=Task.BINARY,
+    example_files=("sample_data/binary_probs.csv", "sample_data/binary_labels.csv"),
     inputs=(InputSpec("pred", (("...",),), Domain.PROBABILITY, True, "predicted probabilities (after sigmoid)"),
             BINARY_LABELS),
     params=(EPS_PARAM,), forward=bce, gradient=bce_gradient, sample=sample_probabilities,
@@ -164,6 +165,7 @@ BCE = LossSpec(
 
 BCE_LOGITS = LossSpec(
     name="bce_logits", aliases=("binary_cross_entropy_with_logits", "sigmoid_cross_entropy"),
+    example_files=("sample_data/binary_logits.csv", "sample_data/binary_labels.csv"),
     task=Task.BINARY,
     inputs=(InputSpec("logits", (("...",),), Domain.REAL, True, "raw scores before the sigmoid"),
             BINARY_LABELS),
@@ -177,6 +179,7 @@ BCE_LOGITS = LossSpec(
 
 CROSS_ENTROPY = LossSpec(
     name="cross_entropy", aliases=("categorical_cross_entropy", "ce"), task=Task.MULTICLASS,
+    example_files=("sample_data/multiclass_probs.csv", "sample_data/multiclass_labels.csv"),
     inputs=(InputSpec("pred", (("N", "C"),), Domain.CLASS_DISTRIBUTION, True,
                       "predicted class probabilities (after softmax), rows summing to 1"),
             CLASS_TARGETS),
@@ -191,6 +194,7 @@ CROSS_ENTROPY = LossSpec(
 
 SOFTMAX_CROSS_ENTROPY = LossSpec(
     name="softmax_cross_entropy", aliases=("softmax_ce", "cross_entropy_logits"), task=Task.MULTICLASS,
+    example_files=("sample_data/multiclass_logits.csv", "sample_data/multiclass_labels.csv"),
     inputs=(InputSpec("logits", (("N", "C"),), Domain.REAL, True, "raw class scores before the softmax"),
             CLASS_TARGETS),
     params=(ParamSpec("smoothing", 0.0, "label smoothing s: targets become (1-s)·y + s/C",
@@ -205,6 +209,7 @@ SOFTMAX_CROSS_ENTROPY = LossSpec(
 
 LABEL_SMOOTHING = LossSpec(
     name="label_smoothing", aliases=("label_smoothing_cross_entropy",), task=Task.MULTICLASS,
+    example_files=("sample_data/multiclass_logits.csv", "sample_data/multiclass_onehot.csv"),
     inputs=SOFTMAX_CROSS_ENTROPY.inputs,
     params=(ParamSpec("smoothing", 0.1, "label smoothing s: targets become (1-s)·y + s/C",
                       low=0.0, high=1.0),),
@@ -218,6 +223,7 @@ LABEL_SMOOTHING = LossSpec(
 
 FOCAL = LossSpec(
     name="focal", aliases=("focal_loss",), task=Task.BINARY,
+    example_files=("sample_data/binary_probs.csv", "sample_data/binary_labels.csv"),
     inputs=(InputSpec("pred", (("...",),), Domain.PROBABILITY, True, "predicted probabilities (after sigmoid)"),
             BINARY_LABELS),
     params=(ParamSpec("alpha", 0.25, "weight of the positive class (1 - alpha for negatives)", low=0.0, high=1.0),

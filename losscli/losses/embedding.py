@@ -128,6 +128,7 @@ def _embedding(name, help_text):
 
 CONTRASTIVE = LossSpec(
     name="contrastive", aliases=("contrastive_loss",), task=Task.EMBEDDING,
+    example_files=("sample_data/pairs_x1.csv", "sample_data/pairs_x2.csv", "sample_data/pairs_labels.csv"),
     inputs=(_embedding("x1", "first embedding of each pair"), _embedding("x2", "second embedding of each pair"),
             InputSpec("labels", (("N",),), Domain.LABEL, False, "1 = same class (pull together), 0 = different")),
     params=(ParamSpec("margin", 1.0, "distance beyond which dissimilar pairs cost nothing", low=0.0),),
@@ -142,6 +143,8 @@ CONTRASTIVE = LossSpec(
 
 TRIPLET = LossSpec(
     name="triplet", aliases=("triplet_margin",), task=Task.EMBEDDING,
+    example_files=("sample_data/triplet_anchor.csv", "sample_data/triplet_positive.csv",
+                   "sample_data/triplet_negative.csv"),
     inputs=(_embedding("anchor", "anchor embeddings"), _embedding("positive", "same-class embeddings"),
             _embedding("negative", "other-class embeddings")),
     params=(ParamSpec("margin", 0.2, "how much closer the positive must be than the negative", low=0.0),),
@@ -155,6 +158,7 @@ TRIPLET = LossSpec(
 
 INFONCE = LossSpec(
     name="infonce", aliases=("info_nce", "ntxent"), task=Task.EMBEDDING,
+    example_files=("sample_data/infonce_query.csv", "sample_data/infonce_keys.csv"),
     inputs=(InputSpec("query", (("N", "D"),), Domain.REAL, True, "query embeddings"),
             InputSpec("keys", (("N", "K", "D"),), Domain.REAL, True,
                       "K candidate keys per query, one of them positive (CSV: K·D columns per row)")),

@@ -75,6 +75,7 @@ def sample_huber(rng, n, params):
 
 MSE = LossSpec(
     name="mse", aliases=("l2", "mean_squared_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mse,
     formula="(ŷ - y)²", gradient_formula="∂/∂ŷ = 2(ŷ - y)",
     when_to_use="Regression where large errors should cost quadratically more; estimates the mean; "
@@ -84,6 +85,7 @@ MSE = LossSpec(
 
 MAE = LossSpec(
     name="mae", aliases=("l1", "mean_absolute_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
     params=(), forward=mae, gradient=mae_gradient, sample=sample_mae,
     formula="|ŷ - y|", gradient_formula="∂/∂ŷ = sign(ŷ - y)  (0 at ŷ = y)",
     when_to_use="Robust regression: estimates the median, every error pulls with the same force, "
@@ -93,6 +95,7 @@ MAE = LossSpec(
 
 HUBER = LossSpec(
     name="huber", aliases=("huber_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
     params=(ParamSpec("delta", 1.0, "residual size where the loss turns from quadratic to linear",
                       low=0.0, low_inclusive=False),),
     forward=huber, gradient=huber_gradient, sample=sample_huber,

@@ -40,6 +40,7 @@ def sample_lm(rng, n, params):
 
 LM_NLL = LossSpec(
     name="lm_nll", aliases=("nll", "language_model"), task=Task.SEQUENCE, inputs=LM_INPUTS, params=(),
+    example_files=("sample_data/lm_logits.npy", "sample_data/lm_targets.npy"),
     forward=lm_nll, gradient=lm_nll_gradient, sample=sample_lm,
     formula="-(1/T)·Σ_t log softmax(z_t)[x_t]",
     gradient_formula="∂/∂z_t = softmax(z_t) - onehot(x_t)",
@@ -50,6 +51,7 @@ LM_NLL = LossSpec(
 
 PERPLEXITY = LossSpec(
     name="perplexity", aliases=("ppl",), task=Task.SEQUENCE, inputs=LM_INPUTS, params=(),
+    example_files=("sample_data/lm_logits.npy", "sample_data/lm_targets.npy"),
     forward=lm_nll, gradient=lm_nll_gradient, sample=sample_lm,
     transform=Transform("exp", np.exp, np.exp), reductions=("mean", "none"),
     formula="exp(mean lm_nll)",

@@ -1,0 +1,62 @@
+"""What every command shares: consoles, the error boundary, output formats and -p parsing."""
+
+from __future__ import annotations
+
+import functools
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import LossCliError, ParameterError
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", metavar="KEY=VALUE", help="Loss parameter, repeatable (e.g. -p delta=2)."),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code speaks.")]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one 'Error: ...' line on stderr and return the exit for bad usage or bad input."""
+    stderr.print(f"Error: {message}", markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def error_boundary(command):
+    """Turn the library's exceptions into one line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except LossCliError as error:
+            raise fail(str(error)) from None
+
+    return wrapper
+
+
+def parse_params(items: list[str] | None) -> dict[str, str]:
+    """'-p KEY=VALUE' options as a dict (values stay strings; the loss spec parses them)."""
+    params = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"expected -p KEY=VALUE, got {item!r}")
+        params[key.strip()] = value.strip()
+    return params

@@ -1,0 +1,149 @@
+"""From command-line paths and --col selectors to the named arrays a loss takes.
+
+Reads each file once (stdin at most once), picks columns, gives each array the shape its
+InputSpec expects (1-D ids or labels, K·D key columns folded to [N, K, D]) and turns a
+library InputError into a message that names the file, column and row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, LossCliError
+from ..spec import Domain, LossSpec
+
+KNOWN_EXTENSIONS = (".csv", ".parquet", ".npy")
+
+
+@dataclass
+class LoadedInputs:
+    """Arrays by input name, and the table each came from (for error locations)."""
+
+    arrays: dict[str, np.ndarray]
+    tables: dict
+    weights: np.ndarray | None = None
+
+    def explain(self, error: InputError) -> str:
+        """One line naming the file, column and row of a library InputError."""
+        from .. import io
+
+        table = self.tables.get(error.input_name)
+        if table is None:
+            return str(error)
+        return f"{error.input_name}: {io.describe_location(error, table)}"
+
+
+def parse_selectors(items: Sequence[str] | None, spec: LossSpec) -> dict[str, str]:
+    """--col NAME=SELECTOR options as {input name: selector}."""
+    selectors = {}
+    for item in items or []:
+        name, sep, selector = item.partition("=")
+        if not sep or not selector:
+            raise LossCliError(f"expected --col INPUT=COLUMNS, got {item!r}")
+        if name not in spec.input_names:
+            raise LossCliError(f"--col {item}: {spec.name} has no input {name!r} "
+                               f"(inputs: {', '.join(spec.input_names)})")
+        selectors[name] = selector
+    return selectors
+
+
+def assign_paths(spec: LossSpec, paths: Sequence[str], selectors: dict[str, str]) -> dict[str, str]:
+    """Which file each input comes from: one file per input, or one file with --col for each."""
+    names = spec.input_names
+    if len(paths) == len(names):
+        return dict(zip(names, paths, strict=True))
+    if len(paths) == 1 and set(selectors) == set(names):
+        return dict.fromkeys(names, paths[0])
+    usage = f"{spec.name} takes {len(names)} inputs ({' '.join(names)})"
+    if len(paths) == 1:
+        missing = [name for name in names if name not in selectors]
+        raise LossCliError(f"{usage}: give {len(names)} files, or one file with --col for each input "
+                           f"(missing --col {', '.join(missing)})")
+    raise LossCliError(f"{usage}, got {len(paths)} files")
+
+
+def load_inputs(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
+                col_selectors: Sequence[str] | None = None, target_format: str | None = None,
+                weights: str | None = None, stdin=None) -> LoadedInputs:
+    """Read the files named on the command line into arrays shaped for ``spec``."""
+    from .. import io
+
+    selectors = parse_selectors(col_selectors, spec)
+    sources = assign_paths(spec, paths, selectors)
+    if list(sources.values()).count("-") > 1 and len(set(sources.values())) > 1:
+        raise LossCliError("only one input can be read from stdin ('-')")
+    cache: dict[str, object] = {}
+
+    def table_of(path):
+        if path not in cache:
+            cache[path] = io.read_table(path, header=header, stdin=stdin)
+        return cache[path]
+
+    tables = {}
+    for name, path in sources.items():
+        table = table_of(path)
+        tables[name] = io.select_columns(table, selectors[name]) if name in selectors else table
+    arrays = {name: io.as_input_array(table) for name, table in tables.items()}
+    arrays = shape_arrays(spec, arrays, target_format)
+    loaded = LoadedInputs(arrays, tables)
+    if weights is not None:
+        loaded.weights, tables["weights"] = _read_weights(weights, sources, table_of)
+    return loaded
+
+
+def _read_weights(weights: str, sources: dict[str, str], table_of):
+    """--weights is a file, or a column of the first input's file."""
+    from .. import io
+
+    if weights == "-" or Path(weights).suffix.lower() in KNOWN_EXTENSIONS:
+        table = table_of(weights)
+    else:
+        table = io.select_columns(table_of(next(iter(sources.values()))), weights)
+    values = io.as_input_array(table)
+    if values.ndim != 1:
+        raise LossCliError(f"{table.source}: --weights needs one column of sample weights, got {values.shape[1]}")
+    return values, table
+
+
+def shape_arrays(spec: LossSpec, arrays: dict[str, np.ndarray], target_format: str | None) -> dict[str, np.ndarray]:
+    """Give flat CSV/Parquet arrays the shapes the spec declares.
+
+    3-D inputs stored as K·D columns per row are folded with D taken from another input;
+    ``target_format`` ("index" or "onehot") overrides the detection of class targets.
+    """
+    shaped = dict(arrays)
+    sizes = {pattern[-1]: array.shape[-1] for input_spec in spec.inputs
+             for pattern in input_spec.shapes for array in [arrays[input_spec.name]]
+             if len(pattern) == array.ndim and array.ndim > 1}
+    for input_spec in spec.inputs:
+        array = shaped[input_spec.name]
+        ranks = {len(pattern) for pattern in input_spec.shapes if "..." not in pattern}
+        if ranks == {3} and array.ndim == 2:
+            shaped[input_spec.name] = _fold(array, input_spec, sizes)
+        elif ranks and min(ranks) >= 2 and array.ndim == 1:
+            shaped[input_spec.name] = array[:, None]  # a one-column file of a [N, D] input
+        if input_spec.domain is Domain.CLASS_TARGET and target_format is not None:
+            _check_target_format(array, input_spec.name, target_format)
+    return shaped
+
+
+def _fold(array, input_spec, sizes):
+    last = input_spec.shapes[0][-1]
+    width = sizes.get(last)
+    if not width or array.shape[1] % width:
+        raise InputError(f"expected {input_spec.shape_text()} stored as groups of {last}={width} columns, "
+                         f"got {array.shape[1]} columns", input_name=input_spec.name)
+    return array.reshape(array.shape[0], array.shape[1] // width, width)
+
+
+def _check_target_format(array, name, target_format):
+    if target_format == "index" and array.ndim != 1:
+        raise InputError(f"--target-format index expects one column of class ids, got {array.shape[1]} columns",
+                         input_name=name)
+    if target_format == "onehot" and array.ndim != 2:
+        raise InputError("--target-format onehot expects one column per class, got a single column",
+                         input_name=name)

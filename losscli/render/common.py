@@ -1,0 +1,83 @@
+"""Shared writers: one list of rows rendered as a rich table, Markdown, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+def format_number(value: Any, digits: int = 6) -> str:
+    """Numbers with ``digits`` significant digits; everything else as str."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def to_json(data: Any) -> str:
+    """JSON with NaN/inf spelled as strings (strict JSON has no such numbers)."""
+    return json.dumps(_json_safe(data), indent=2)
+
+
+def _json_safe(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return str(data)
+    if isinstance(data, Mapping):
+        return {key: _json_safe(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_json_safe(value) for value in data]
+    return data
+
+
+def rich_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        # Text, not str: formulas like -[y·log p] must not be read as rich markup.
+        table.add_row(*(Text(format_number(row.get(column))) for column in columns))
+    return table
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    def cell(value):
+        return format_number(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(column)) for column in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """CSV with full precision (repr of floats), for machines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(column) is None else row.get(column) for column in columns])
+    return buffer.getvalue()
+
+
+def print_rows(console: Console, rows, columns, fmt: str, title: str | None = None) -> None:
+    """Render ``rows`` in one of table / markdown / csv / json."""
+    if fmt == "table":
+        console.print(rich_table(rows, columns, title))
+    elif fmt == "markdown":
+        console.print((f"**{title}**\n\n" if title else "") + markdown_table(rows, columns), markup=False)
+    elif fmt == "csv":
+        console.out(csv_text(rows, columns), end="")
+    else:
+        console.out(to_json([{column: row.get(column) for column in columns} for row in rows]))

@@ -1,0 +1,87 @@
+"""Regenerate the files in sample_data/ (deterministic: fixed seed, fixed rounding).
+
+Run from the repository root: python sample_data/make_samples.py
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+ROWS = 12
+
+
+def write_csv(name, header, rows, fmt="%.6g"):
+    rows = np.asarray(rows, dtype=float)
+    rows = rows.reshape(rows.shape[0], -1)
+    np.savetxt(HERE / name, rows, delimiter=",", header=",".join(header), comments="", fmt=fmt)
+
+
+def unit(rows):
+    return rows / np.linalg.norm(rows, axis=-1, keepdims=True)
+
+
+def main():
+    rng = np.random.default_rng(2024)
+    # The seed's outlier example: the 100 is the outlier.
+    write_csv("outliers_pred.csv", ["pred"], [1.5, 2.5, 3.5, 4.0])
+    write_csv("outliers_target.csv", ["target"], [1.0, 2.0, 3.0, 100.0])
+
+    labels = rng.integers(0, 2, ROWS)
+    logits = np.round(rng.normal(0, 1.5, ROWS) + (2 * labels - 1), 4)
+    write_csv("binary_logits.csv", ["logit"], logits)
+    write_csv("binary_probs.csv", ["prob"], np.round(1 / (1 + np.exp(-logits)), 6))
+    write_csv("binary_labels.csv", ["label"], labels, fmt="%d")
+
+    classes = 3
+    class_ids = rng.integers(0, classes, ROWS)
+    class_logits = np.round(rng.normal(0, 1, (ROWS, classes)) + 2 * np.eye(classes)[class_ids], 4)
+    probs = np.exp(class_logits - class_logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    write_csv("multiclass_logits.csv", [f"logit_{c}" for c in range(classes)], class_logits)
+    write_csv("multiclass_probs.csv", [f"p_{c}" for c in range(classes)], probs, fmt="%.9f")
+    write_csv("multiclass_labels.csv", ["class_id"], class_ids, fmt="%d")
+    write_csv("multiclass_onehot.csv", [f"y_{c}" for c in range(classes)], np.eye(classes)[class_ids], fmt="%d")
+
+    dim = 4
+    x1 = unit(rng.normal(size=(ROWS, dim)))
+    same = rng.integers(0, 2, ROWS)
+    x2 = unit(x1 + np.where(same[:, None] == 1, 0.3, 1.5) * rng.normal(size=(ROWS, dim)))
+    columns = [f"e{d}" for d in range(dim)]
+    write_csv("pairs_x1.csv", columns, np.round(x1, 5))
+    write_csv("pairs_x2.csv", columns, np.round(x2, 5))
+    write_csv("pairs_labels.csv", ["same"], same, fmt="%d")
+
+    anchor = unit(rng.normal(size=(ROWS, dim)))
+    positive = unit(anchor + 0.4 * rng.normal(size=(ROWS, dim)))
+    negative = unit(anchor + 1.2 * rng.normal(size=(ROWS, dim)))
+    for name, values in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        write_csv(f"triplet_{name}.csv", columns, np.round(values, 5))
+
+    keys_per_query = 5
+    query = unit(rng.normal(size=(ROWS, dim)))
+    keys = unit(rng.normal(size=(ROWS, keys_per_query, dim)))
+    keys[:, 0] = unit(query + 0.5 * rng.normal(size=(ROWS, dim)))
+    write_csv("infonce_query.csv", columns, np.round(query, 5))
+    write_csv("infonce_keys.csv", [f"k{k}_e{d}" for k in range(keys_per_query) for d in range(dim)],
+              np.round(keys, 5))
+
+    batch, steps, vocab = 2, 6, 8
+    targets = rng.integers(0, vocab, (batch, steps))
+    lm_logits = rng.normal(0, 1, (batch, steps, vocab)) + 1.5 * np.eye(vocab)[targets]
+    np.save(HERE / "lm_logits.npy", np.round(lm_logits, 4))
+    np.save(HERE / "lm_targets.npy", targets.astype(np.int64))
+
+    # One file holding several inputs, a weight and a group column, for --col / --weights.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    y = np.round(rng.normal(10, 3, 40), 3)
+    yhat = np.round(y + rng.normal(0, 1, 40) + np.where(np.arange(40) % 13 == 0, 8.0, 0.0), 3)
+    table = pa.table({"id": [f"s{i:02d}" for i in range(40)], "yhat": yhat, "y": y,
+                      "weight": np.round(rng.uniform(0.5, 2.0, 40), 2), "segment": np.arange(40) % 3})
+    pq.write_table(table, HERE / "eval.parquet")
+
+
+if __name__ == "__main__":
+    main()
