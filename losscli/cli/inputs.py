@@ -34,6 +34,10 @@ class LoadedInputs:
         table = self.tables.get(error.input_name)
         if table is None:
             return str(error)
+        if error.row is None and error.column is None:
+            # A shape mismatch involves several inputs: name every file.
+            files = ", ".join(f"{name} = {table.source}" for name, table in self.tables.items())
+            return f"{error} ({files})"
         return f"{error.input_name}: {io.describe_location(error, table)}"
 
 
