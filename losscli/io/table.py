@@ -1,0 +1,154 @@
+"""The in-memory result of reading a file, and how errors point back into it.
+
+A :class:`Table` holds a file's numeric columns as one float64 array plus what is needed to
+name a cell in a message: the file, the column names and the line the first data row is on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import InputError, LossCliError
+
+STDIN = "<stdin>"
+
+
+class FileError(LossCliError):
+    """A file that cannot be read or written, or a cell that is not a number.
+
+    ``str(error)`` is one line: "SOURCE: [WHERE: ]MESSAGE[ (HINT)]".
+    """
+
+    def __init__(self, source: str, message: str, *, where: str = "", hint: str | None = None):
+        self.source = source
+        self.where = where
+        self.message = message
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = ": ".join(part for part in (self.source, self.where, self.message) if part)
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """Numeric columns of one input file.
+
+    values: float64, [rows, columns] for CSV and Parquet; an .npy array keeps its own shape.
+    header_lines: lines before the first data row (1 for CSV with a header, else 0).
+    format: "csv", "parquet" or "npy". skipped_columns: columns read but not numeric (text,
+    dates, all empty), so a selection naming one can say why it is missing.
+    """
+
+    source: str
+    columns: tuple[str, ...]
+    values: np.ndarray
+    header_lines: int = 0
+    format: str = "csv"
+    skipped_columns: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        return int(self.values.shape[0])
+
+
+def format_location(*, column: str | None = None, row: int | None = None, line: int | None = None) -> str:
+    """"column 'yhat', row 7 (line 8)": ``row`` is a 0-based index, shown as the 1-based data row
+    (as in every report of losscli); ``line`` is the 1-based file line."""
+    parts = [] if column is None else [f"column {column!r}"]
+    if row is not None:
+        parts.append(f"row {row + 1}" + ("" if line is None else f" (line {line})"))
+    return ", ".join(parts)
+
+
+def line_of(table: Table, row: int) -> int | None:
+    """The 1-based file line of data row ``row`` (CSV only; blank lines are not counted)."""
+    return table.header_lines + row + 1 if table.format == "csv" else None
+
+
+def select_columns(table: Table, selector: str) -> Table:
+    """The columns named by ``selector``: "yhat", "a,b,c" or a pattern such as "emb_*"."""
+    if table.format == "npy":
+        raise FileError(table.source, "cannot select columns of an .npy array",
+                        hint="give the input as its own .npy file, or use a CSV or Parquet file")
+    indices: list[int] = []
+    for part in (part.strip() for part in selector.split(",")):
+        for index in _match(table, part):
+            if index in indices:
+                raise FileError(table.source, f"column {table.columns[index]!r} is selected twice in {selector!r}")
+            indices.append(index)
+    return replace(table, columns=tuple(table.columns[i] for i in indices), values=table.values[:, indices])
+
+
+def _match(table: Table, part: str) -> list[int]:
+    """Indices of the columns one selector part names (file order for a pattern)."""
+    if not part:
+        raise FileError(table.source, "empty column name in the selection", hint="e.g. --col pred=yhat or a,b,c")
+    if any(char in part for char in "*?["):
+        found = [i for i, name in enumerate(table.columns) if fnmatch.fnmatchcase(name, part)]
+        if not found:
+            raise FileError(table.source, f"no numeric column matches {part!r}", hint=_available(table))
+        return found
+    found = [i for i, name in enumerate(table.columns) if name == part]
+    if len(found) > 1:
+        raise FileError(table.source, f"column name {part!r} appears {len(found)} times",
+                        hint="rename the duplicates or select by pattern")
+    if found:
+        return found
+    if part in table.skipped_columns:
+        raise FileError(table.source, f"column {part!r} is not numeric (text, dates or all empty)",
+                        hint=_available(table))
+    close = difflib.get_close_matches(part, table.columns, n=1)
+    hint = (f"did you mean {close[0]!r}? " if close else "") + _available(table)
+    raise FileError(table.source, f"no column {part!r}", hint=hint)
+
+
+def _available(table: Table) -> str:
+    return "numeric columns: " + ", ".join(table.columns)
+
+
+def as_input_array(table: Table) -> np.ndarray:
+    """One column -> [rows]; several -> [rows, columns]; an .npy array as it is."""
+    if table.format != "npy" and table.values.shape[1] == 1:
+        return np.ascontiguousarray(table.values[:, 0])
+    return table.values
+
+
+def describe_location(error: InputError, table: Table) -> str:
+    """One line naming the file, column and row of a library :class:`InputError`.
+
+    ``table`` must be the table the failing array came from (after :func:`select_columns`);
+    the error's column index is the position within the (flattened) row, i.e. the CSV column.
+    """
+    if table.format == "npy":
+        where = _npy_location(error, table.values.shape)
+    else:
+        column = _column_name(error.column, table.columns)
+        line = None if error.row is None else line_of(table, error.row)
+        where = format_location(column=column, row=error.row, line=line)
+    return str(FileError(table.source, error.message, where=where, hint=error.hint))
+
+
+def _column_name(index: int | None, columns: tuple[str, ...]) -> str | None:
+    if index is None:
+        return columns[0] if len(columns) == 1 else None
+    return columns[index] if 0 <= index < len(columns) else f"#{index}"
+
+
+def _npy_location(error: InputError, shape: tuple[int, ...]) -> str:
+    if error.row is None:
+        return ""
+    row = format_location(row=error.row)
+    if error.column is None or len(shape) < 2:
+        return row
+    if len(shape) == 2:
+        return f"{row}, column {error.column + 1}"
+    if not 0 <= error.column < int(np.prod(shape[1:])):
+        return f"{row}, position {error.column + 1}"
+    inner = np.unravel_index(error.column, shape[1:])
+    return "element [" + ", ".join(str(int(i)) for i in (error.row, *inner)) + "] (0-based index)"
