@@ -104,11 +104,14 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
 
 def _reduce(spec, per_sample, aggregate, sample_weights, reduction):
     """The reduced value and the factor turning per-sample gradients into its gradient."""
-    scale = gradient_scale(sample_weights, aggregate, reduction)
+    # The value first: a mean over a zero weight total raises InputError before the scale divides by it.
     value = per_sample if reduction == "none" else aggregate.value(reduction)
+    scale = gradient_scale(sample_weights, aggregate, reduction)
     if spec.transform is not None:
-        scale = scale * spec.transform.derivative(value)
-        value = spec.transform.function(value)
+        # exp of a mean NLL above ~709 is beyond float64: the honest answer is inf, not a warning.
+        with np.errstate(over="ignore"):
+            scale = scale * spec.transform.derivative(value)
+            value = spec.transform.function(value)
     return (value if reduction == "none" else float(value)), scale
 
 

@@ -11,7 +11,9 @@ import numpy as np
 
 def softplus(logits: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)), computed as logaddexp(0, x) so that large x does not overflow."""
-    return np.logaddexp(0.0, logits)
+    # logaddexp warns "invalid value" on NaN (nan_policy "propagate"); the NaN itself is the answer.
+    with np.errstate(invalid="ignore"):
+        return np.logaddexp(0.0, logits)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

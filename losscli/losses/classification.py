@@ -46,8 +46,8 @@ def bce_logits(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def bce_logits_gradient(logits, target):
-    """σ(x) - y."""
-    return {"logits": sigmoid(logits) - target}
+    """σ(x) - y, written as (1-y)·σ(x) - y·σ(-x) so that neither term cancels for large |x|."""
+    return {"logits": (1.0 - target) * sigmoid(logits) - target * sigmoid(-logits)}
 
 
 def cross_entropy(pred: np.ndarray, target: np.ndarray, *, eps: float) -> np.ndarray:
@@ -57,7 +57,9 @@ def cross_entropy(pred: np.ndarray, target: np.ndarray, *, eps: float) -> np.nda
     """
     log_prob = np.log(np.clip(pred, eps, 1.0 - eps))
     if is_class_ids(pred, target):
-        return -pick_class(log_prob, target)
+        # Only the true class is read, but a NaN elsewhere in the row still makes the row's loss NaN,
+        # as it does for one-hot targets (nan_policy "propagate").
+        return np.where(np.isnan(pred).any(axis=-1), np.nan, -pick_class(log_prob, target))
     return -np.sum(target * log_prob, axis=-1)
 
 
@@ -233,7 +235,7 @@ FOCAL = LossSpec(
     formula="-α_t·(1 - p_t)^γ·log p_t,  p_t = p if y = 1 else 1 - p",
     gradient_formula="∂/∂ŷ = α_t·[(1-p_t)^γ·(p-y)/(p(1-p)) - γ(1-p_t)^(γ-1)·(2y-1)·BCE(p, y)]",
     when_to_use="Imbalanced binary detection: easy, well-classified examples contribute little "
-                "(with γ = 2, p_t = 0.9 weighs 100× less than p_t = 0.5 in the focusing term).",
+                "(with γ = 2, an example at p_t = 0.9 weighs (1 - 0.9)² = 1/100 of its cross-entropy).",
     output_activation="sigmoid", logits_alternative="bce_logits",
     torch_equivalent="torchvision.ops.sigmoid_focal_loss at logits log(p / (1 - p))",
     notes="With γ = 0 and α = 0.5 focal is half of BCE. Soft labels use BCE(p, y) in place of -log p_t.",

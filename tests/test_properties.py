@@ -1,0 +1,180 @@
+"""Hypothesis properties over the registry: inputs are drawn from each input's declared shapes
+and domain, so a new loss built from the existing domains is covered without edits here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import losscli
+from losscli import compute
+from losscli.spec import Domain, Task
+
+SPEC_IDS = [spec.name for spec in losscli.LOSSES]
+PROPERTY_SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Real-valued inputs are drawn from [-REAL_BOUND, REAL_BOUND]. A loss with a transform (perplexity =
+# exp of the mean NLL) is only finite while the NLL stays below ~709, so its scores stay smaller.
+REAL_BOUND = 1e3
+TRANSFORMED_REAL_BOUND = 50.0
+# Losses whose per-sample values may be negative (none of ours); listed here to opt out.
+MAY_BE_NEGATIVE: set[str] = set()
+
+# Parameter values drawn for the properties; parameters not listed keep their default.
+PARAM_STRATEGIES = {
+    "delta": st.floats(1e-3, 10.0),
+    "alpha": st.floats(0.0, 1.0),
+    "gamma": st.floats(0.0, 5.0),
+    "smoothing": st.floats(0.0, 1.0),
+    "margin": st.floats(0.0, 5.0),
+    "temperature": st.floats(0.01, 10.0),
+}
+
+
+def _floats(low, high):
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+def _class_rows(draw, shape):
+    """Rows of class probabilities summing to 1 (zeros allowed: they exercise the clipping)."""
+    raw = draw(hnp.arrays(np.float64, shape, elements=_floats(0.0, 1.0)))
+    raw[..., 0] += 1e-6  # no all-zero row
+    return raw / raw.sum(axis=-1, keepdims=True)
+
+
+def _values(draw, domain, shape, num_classes, real_bound):
+    if domain is Domain.REAL:
+        return draw(hnp.arrays(np.float64, shape, elements=_floats(-real_bound, real_bound)))
+    if domain is Domain.PROBABILITY:
+        return draw(hnp.arrays(np.float64, shape, elements=_floats(0.0, 1.0)))
+    if domain is Domain.LABEL:
+        hard = draw(st.booleans())
+        elements = st.sampled_from([0.0, 1.0]) if hard else _floats(0.0, 1.0)
+        return draw(hnp.arrays(np.float64, shape, elements=elements))
+    if domain is Domain.CLASS_DISTRIBUTION:
+        return _class_rows(draw, shape)
+    if domain in (Domain.CLASS_TARGET, Domain.TOKEN_IDS):
+        if domain is Domain.CLASS_TARGET and shape and shape[-1] == num_classes and len(shape) == 2:
+            return _class_rows(draw, shape)
+        return draw(hnp.arrays(np.float64, shape, elements=st.integers(0, num_classes - 1).map(float)))
+    raise AssertionError(f"no strategy for domain {domain}: add one to tests/test_properties.py")
+
+
+@st.composite
+def loss_case(draw, spec):
+    """(inputs, params) for ``spec``: shapes from its patterns, values from its domains."""
+    rows = draw(st.integers(1, 4))
+    dims = {"N": (rows,), "C": (draw(st.integers(2, 5)),), "D": (draw(st.integers(1, 4)),),
+            "K": (draw(st.integers(2, 5)),), "V": (draw(st.integers(2, 6)),)}
+    dims["..."] = draw(st.sampled_from([(rows,), (rows, draw(st.integers(1, 3)))]))
+    num_classes = dims["C"][0] if any("C" in p for inp in spec.inputs for p in inp.shapes) else dims["V"][0]
+    real_bound = TRANSFORMED_REAL_BOUND if spec.transform is not None else REAL_BOUND
+    inputs = {}
+    for input_spec in spec.inputs:
+        pattern = draw(st.sampled_from(input_spec.shapes))
+        shape = tuple(size for symbol in pattern for size in dims[symbol])
+        inputs[input_spec.name] = _values(draw, input_spec.domain, shape, num_classes, real_bound)
+    params = {}
+    for param in spec.params:
+        if param.name in PARAM_STRATEGIES:
+            params[param.name] = draw(PARAM_STRATEGIES[param.name])
+        elif param.name == "positive_idx":
+            params[param.name] = draw(st.integers(0, dims["K"][0] - 1))
+    return inputs, params
+
+
+def _run_property(spec, check):
+    @PROPERTY_SETTINGS
+    @given(case=loss_case(spec))
+    def run(case):
+        check(*case)
+
+    run()
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("spec", losscli.LOSSES, ids=SPEC_IDS)
+def test_finite_values_and_gradients(spec):
+    def check(inputs, params):
+        for reduction in spec.reductions:
+            result = compute(spec, inputs, params=params, reduction=reduction)
+            assert np.all(np.isfinite(result.value)), f"{spec.name} {params} {reduction}: value {result.value}"
+            for name, grad in result.gradients.items():
+                assert np.all(np.isfinite(grad)), f"{spec.name} {params} {reduction}: gradient for {name}"
+
+    _run_property(spec, check)
+
+
+@pytest.mark.parametrize("spec", [s for s in losscli.LOSSES if s.name not in MAY_BE_NEGATIVE], ids=lambda s: s.name)
+def test_per_sample_losses_are_non_negative(spec):
+    def check(inputs, params):
+        result = compute(spec, inputs, params=params, reduction="none", gradient=False)
+        assert np.all(result.per_sample >= 0.0), f"{spec.name} {params}: negative loss {result.per_sample.min()}"
+        reduced = compute(spec, inputs, params=params, gradient=False).value
+        assert reduced >= (1.0 if spec.transform is not None else 0.0)
+
+    _run_property(spec, check)
+
+
+REGRESSION = [spec for spec in losscli.LOSSES if spec.task is Task.REGRESSION]
+
+
+@pytest.mark.parametrize("spec", REGRESSION, ids=lambda s: s.name)
+def test_zero_loss_at_a_perfect_prediction(spec):
+    def check(inputs, params):
+        target = inputs["target"]
+        result = compute(spec, target.copy(), target, params=params, reduction="sum")
+        assert result.value == 0.0
+        assert np.all(result.gradients["pred"] == 0.0)
+
+    _run_property(spec, check)
+
+
+@pytest.mark.parametrize("spec", REGRESSION, ids=lambda s: s.name)
+def test_regression_loss_is_symmetric_in_the_residual(spec):
+    # each regression loss depends on |ŷ - y| only: swapping pred and target changes nothing
+    def check(inputs, params):
+        forward = compute(spec, inputs["pred"], inputs["target"], params=params, gradient=False).value
+        swapped = compute(spec, inputs["target"], inputs["pred"], params=params, gradient=False).value
+        assert forward == swapped
+
+    _run_property(spec, check)
+
+
+SHIFT_INVARIANT = [spec for spec in losscli.LOSSES
+                   if spec.name in ("softmax_cross_entropy", "label_smoothing", "lm_nll", "perplexity")]
+
+
+@pytest.mark.parametrize("spec", SHIFT_INVARIANT, ids=lambda s: s.name)
+def test_softmax_losses_ignore_a_constant_shift_of_the_logits(spec):
+    @PROPERTY_SETTINGS
+    @given(case=loss_case(spec), shift=_floats(-1e3, 1e3))
+    def run(case, shift):
+        inputs, params = case
+        base = compute(spec, inputs, params=params)
+        shifted = compute(spec, {**inputs, "logits": inputs["logits"] + shift}, params=params)
+        # the shift costs at most a few ulps of |logits| + |shift| in each log-softmax
+        scale = np.max(np.abs(inputs["logits"])) + abs(shift) + 1.0
+        assert shifted.value == pytest.approx(base.value, rel=1e-12, abs=1e-13 * scale * (1 + base.value))
+        np.testing.assert_allclose(shifted.gradients["logits"], base.gradients["logits"], atol=1e-12 * scale)
+
+    run()
+
+
+@pytest.mark.parametrize("spec", losscli.LOSSES, ids=SPEC_IDS)
+def test_equal_weights_change_nothing(spec):
+    @PROPERTY_SETTINGS
+    @given(case=loss_case(spec), weight=_floats(1e-3, 1e3))
+    def run(case, weight):
+        inputs, params = case
+        rows = next(iter(inputs.values())).shape[0]
+        plain = compute(spec, inputs, params=params)
+        weighted = compute(spec, inputs, params=params, weights=np.full(rows, weight))
+        assert weighted.value == pytest.approx(plain.value, rel=1e-12, abs=1e-300)
+        for name, grad in plain.gradients.items():
+            np.testing.assert_allclose(weighted.gradients[name], grad, rtol=1e-12, atol=1e-300)
+
+    run()

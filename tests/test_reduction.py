@@ -1,0 +1,265 @@
+"""Partial aggregates (losses) and gradient statistics: chunks merged equal the whole."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli import Aggregate, InputError, compute, get_loss
+from losscli.reduction import broadcast_weights
+from losscli.summary import GradientStats
+
+REL = 1e-12
+
+
+def _random_splits(rng, size, pieces):
+    """Sorted distinct cut points splitting range(size) into ``pieces`` non-empty chunks."""
+    return np.sort(rng.choice(np.arange(1, size), pieces - 1, replace=False))
+
+
+def _assert_aggregates_close(merged, whole):
+    assert merged.count == whole.count
+    assert merged.weighted_sum == pytest.approx(whole.weighted_sum, rel=REL)
+    assert merged.weight_total == pytest.approx(whole.weight_total, rel=REL)
+    assert merged.value("mean") == pytest.approx(whole.value("mean"), rel=REL)
+    assert merged.value("sum") == pytest.approx(whole.value("sum"), rel=REL)
+
+
+# --- Aggregate ------------------------------------------------------------------------------
+
+def test_aggregate_by_hand():
+    # losses 1, 2, 3, 4: sum 10, mean 2.5;  weights 1, 1, 0, 2: Σw·l = 1 + 2 + 8 = 11, Σw = 4, mean 2.75
+    losses = np.array([1.0, 2.0, 3.0, 4.0])
+    plain = Aggregate.of(losses)
+    assert (plain.weighted_sum, plain.weight_total, plain.count) == (10.0, 4.0, 4)
+    assert plain.value("mean") == 2.5
+    weighted = Aggregate.of(losses, np.array([1.0, 1.0, 0.0, 2.0]))
+    assert (weighted.weighted_sum, weighted.weight_total, weighted.count) == (11.0, 4.0, 4)
+    assert weighted.value("mean") == 2.75
+    assert weighted.value("sum") == 11.0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("seed", range(5))
+def test_two_chunks_merge_to_the_whole(seed, weighted):
+    rng = np.random.default_rng(seed)
+    losses = rng.exponential(2.0, 101)
+    weights = rng.uniform(0.0, 3.0, 101) if weighted else None
+    cut = int(rng.integers(1, 100))
+    first = Aggregate.of(losses[:cut], None if weights is None else weights[:cut])
+    second = Aggregate.of(losses[cut:], None if weights is None else weights[cut:])
+    _assert_aggregates_close(first.merge(second), Aggregate.of(losses, weights))
+    _assert_aggregates_close(second.merge(first), Aggregate.of(losses, weights))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("seed", range(5))
+def test_many_chunks_merge_in_any_grouping(seed, weighted):
+    rng = np.random.default_rng(100 + seed)
+    losses = rng.exponential(1.0, (500, 3))
+    weights = rng.uniform(0.0, 2.0, (500, 3)) if weighted else None
+    cuts = _random_splits(rng, 500, int(rng.integers(2, 40)))
+    weight_chunks = np.split(weights, cuts) if weighted else [None] * (len(cuts) + 1)
+    parts = [Aggregate.of(chunk, w) for chunk, w in zip(np.split(losses, cuts), weight_chunks, strict=True)]
+    whole = Aggregate.of(losses, weights)
+    # left fold, as a streaming reader would do
+    _assert_aggregates_close(functools.reduce(Aggregate.merge, parts, Aggregate()), whole)
+
+    # pairwise tree, as workers combining their results would do
+    def tree(items):
+        if len(items) == 1:
+            return items[0]
+        pairs = [a.merge(b) for a, b in zip(items[::2], items[1::2], strict=False)]  # an odd last one waits
+        return tree(pairs + ([items[-1]] if len(items) % 2 else []))
+    _assert_aggregates_close(tree(parts), whole)
+
+
+def test_empty_aggregate_is_the_identity():
+    part = Aggregate.of(np.array([1.0, 5.0]), np.array([2.0, 1.0]))
+    assert Aggregate().merge(part) == part
+    assert part.merge(Aggregate()) == part
+
+
+@pytest.mark.parametrize("spec", losscli.LOSSES, ids=lambda spec: spec.name)
+def test_chunked_compute_equals_whole(spec):
+    # every loss: compute on row chunks, merge the aggregates, reduce once = compute on everything
+    rng = np.random.default_rng(7)
+    params = spec.defaults()
+    inputs = spec.sample(rng, 30, params)
+    weights = rng.uniform(0.1, 2.0, 30)
+    for w in (None, weights):
+        merged = Aggregate()
+        for rows in np.split(np.arange(30), [4, 5, 17]):
+            part = compute(spec, {name: array[rows] for name, array in inputs.items()},
+                           weights=None if w is None else w[rows], gradient=False)
+            merged = merged.merge(part.aggregate)
+        whole = compute(spec, inputs, weights=w, gradient=False)
+        value = merged.value("mean")
+        if spec.transform is not None:
+            value = spec.transform.function(value)
+        assert value == pytest.approx(whole.value, rel=REL), spec.name
+        assert merged.count == whole.n
+
+
+def test_value_of_none_is_an_error():
+    with pytest.raises(ValueError, match="no single value"):
+        Aggregate.of(np.array([1.0])).value("none")
+
+
+def test_mean_of_nothing_is_an_error():
+    with pytest.raises(InputError, match="zero samples"):
+        Aggregate().value("mean")
+
+
+# --- weights --------------------------------------------------------------------------------
+
+def test_weights_broadcast_over_columns():
+    # [N, 2] regression rows, weight per row applies to both columns:
+    # squared errors (1, 4) and (9, 16), weights 3 and 1 -> (3·5 + 25) / (3·2 + 1·2) = 40 / 8 = 5
+    pred = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert compute("mse", pred, np.zeros((2, 2)), weights=[3.0, 1.0]).value == 5.0
+    broadcast = broadcast_weights(np.array([3.0, 1.0]), (2, 2))
+    np.testing.assert_array_equal(broadcast, [[3.0, 3.0], [1.0, 1.0]])
+    # a column vector [N, 1] of weights is accepted as [N]
+    np.testing.assert_array_equal(broadcast_weights(np.array([[3.0], [1.0]]), (2, 2)), broadcast)
+
+
+def test_weights_broadcast_over_tokens():
+    # [B, T] token losses: a weight per sequence covers its T tokens; a [B, T] array weights each token
+    spec = get_loss("lm_nll")
+    inputs = spec.sample(np.random.default_rng(3), 4, {})
+    per_token = compute(spec, inputs, reduction="none").value
+    per_sequence = np.array([1.0, 0.0, 2.0, 0.5])
+    expected = np.sum(per_sequence[:, None] * per_token) / (per_token.shape[1] * per_sequence.sum())
+    assert compute(spec, inputs, weights=per_sequence).value == pytest.approx(expected, rel=REL)
+    token_weights = np.random.default_rng(4).uniform(0.0, 1.0, per_token.shape)
+    expected = np.sum(token_weights * per_token) / token_weights.sum()
+    assert compute(spec, inputs, weights=token_weights).value == pytest.approx(expected, rel=REL)
+    assert broadcast_weights(per_sequence, per_token.shape).shape == per_token.shape
+
+
+def test_weights_of_the_wrong_length():
+    with pytest.raises(InputError, match=r"expected 3 sample weights, got shape \(2,\)"):
+        compute("mse", [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], weights=[1.0, 2.0])
+
+
+@pytest.mark.filterwarnings("error")
+def test_zero_weight_total_is_an_error():
+    # a clean InputError, with no division-by-zero warning on the way
+    with pytest.raises(InputError, match="weights sum to zero"):
+        compute("mse", [1.0, 2.0], [0.0, 0.0], weights=[0.0, 0.0])
+
+
+@pytest.mark.filterwarnings("error")
+def test_mean_of_empty_input_is_an_input_error():
+    with pytest.raises(InputError, match="zero samples"):
+        compute("mse", [], [])
+    assert compute("mse", [], [], reduction="sum").value == 0.0
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_negative_or_non_finite_weights_are_errors(bad):
+    with pytest.raises(InputError, match="non-negative weights") as error:
+        compute("mse", [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], weights=[1.0, bad, 1.0])
+    assert error.value.input_name == "weights"
+    assert error.value.row == 1
+
+
+def test_nan_weight_row_dropped_under_omit():
+    result = compute("mse", [1.0, 2.0, 3.0], [0.0, 0.0, 0.0], weights=[1.0, np.nan, 3.0], nan_policy="omit")
+    # rows 0 and 2 remain: (1·1 + 3·9) / 4 = 7
+    assert result.value == 7.0
+    np.testing.assert_array_equal(result.kept_rows, [True, False, True])
+
+
+# --- GradientStats --------------------------------------------------------------------------
+
+def _gradient(rng, shape, zero_share=0.1):
+    gradient = rng.normal(size=shape)
+    gradient[rng.random(shape) < zero_share] = 0.0
+    return gradient
+
+
+def _assert_stats_close(merged, whole):
+    assert merged.count == whole.count
+    assert merged.zeros == whole.zeros
+    assert merged.sum_squares == pytest.approx(whole.sum_squares, rel=REL)
+    assert merged.total == pytest.approx(whole.total, rel=REL, abs=1e-12 * math.sqrt(whole.sum_squares))
+    assert merged.max_abs == whole.max_abs
+    assert merged.max_row == whole.max_row
+    assert merged.max_position == whole.max_position
+    assert [row for row, _ in merged.top_rows] == [row for row, _ in whole.top_rows]
+    np.testing.assert_allclose([norm for _, norm in merged.top_rows], [norm for _, norm in whole.top_rows], rtol=REL)
+
+
+@pytest.mark.parametrize("shape", [(40,), (40, 3), (40, 4, 5)])
+def test_gradient_stats_by_direct_computation(shape):
+    rng = np.random.default_rng(0)
+    gradient = _gradient(rng, shape)
+    stats = GradientStats.of(gradient)
+    rows = gradient.reshape(shape[0], -1)
+    norms = np.linalg.norm(rows, axis=1)
+    assert stats.count == gradient.size
+    assert stats.zeros == int(np.sum(gradient == 0))
+    assert stats.sum_squares == pytest.approx(float(np.sum(gradient**2)), rel=REL)
+    assert stats.total == pytest.approx(float(np.sum(gradient)), rel=REL, abs=1e-12)
+    worst = np.unravel_index(np.argmax(np.abs(gradient)), shape)
+    assert stats.max_abs == abs(gradient[worst])
+    assert stats.max_row == worst[0]
+    assert stats.max_position == tuple(int(i) for i in worst[1:])
+    assert [row for row, _ in stats.top_rows] == list(np.argsort(-norms)[:stats.top])
+    as_dict = stats.as_dict()
+    assert as_dict["l2_norm"] == pytest.approx(np.linalg.norm(gradient), rel=REL)
+    assert as_dict["zero_share"] == stats.zeros / gradient.size
+
+
+@pytest.mark.parametrize("shape", [(60,), (60, 3), (60, 2, 7)])
+@pytest.mark.parametrize("seed", range(4))
+def test_gradient_stats_merge_of_chunks_with_offsets(seed, shape):
+    rng = np.random.default_rng(seed)
+    gradient = _gradient(rng, shape)
+    whole = GradientStats.of(gradient)
+    cut = int(rng.integers(1, shape[0]))
+    merged = GradientStats.of(gradient[:cut]).merge(GradientStats.of(gradient[cut:], row_offset=cut))
+    _assert_stats_close(merged, whole)
+    # many chunks at random cut points
+    cuts = _random_splits(rng, shape[0], int(rng.integers(2, 20)))
+    starts = [0, *cuts.tolist()]
+    chunks = zip(np.split(gradient, cuts), starts, strict=True)
+    parts = [GradientStats.of(chunk, row_offset=start) for chunk, start in chunks]
+    _assert_stats_close(functools.reduce(GradientStats.merge, parts), whole)
+
+
+def test_gradient_stats_merge_without_offset_would_be_wrong():
+    # the row offset matters: the same chunks merged without it point at the wrong row
+    gradient = np.array([[0.1, 0.2], [0.3, 0.1], [5.0, 0.0], [0.2, 0.2]])
+    whole = GradientStats.of(gradient)
+    assert whole.max_row == 2
+    merged = GradientStats.of(gradient[:2]).merge(GradientStats.of(gradient[2:], row_offset=2))
+    assert merged.max_row == 2
+    assert merged.top_rows[0] == (2, 5.0)
+    assert GradientStats.of(gradient[:2]).merge(GradientStats.of(gradient[2:])).max_row == 0
+
+
+@pytest.mark.parametrize("factor", [0.01, 3.0, -0.5])
+def test_gradient_stats_scaled_equals_stats_of_scaled_gradient(factor):
+    rng = np.random.default_rng(5)
+    gradient = _gradient(rng, (30, 4))
+    _assert_stats_close(GradientStats.of(gradient).scaled(factor), GradientStats.of(gradient * factor))
+
+
+def test_chunked_sum_gradients_scaled_give_the_mean_gradient_stats():
+    # streaming: each chunk's sum-reduced gradient, merged and scaled by 1/N, = stats of the mean gradient
+    spec = get_loss("huber")
+    inputs = spec.sample(np.random.default_rng(6), 50, spec.defaults())
+    mean_gradient = compute(spec, inputs).gradients["pred"]
+    merged = None
+    for rows in np.split(np.arange(50), [13, 31]):
+        chunk = compute(spec, {name: array[rows] for name, array in inputs.items()}, reduction="sum")
+        stats = GradientStats.of(chunk.gradients["pred"], row_offset=int(rows[0]))
+        merged = stats if merged is None else merged.merge(stats)
+    _assert_stats_close(merged.scaled(1 / 50), GradientStats.of(mean_gradient))
