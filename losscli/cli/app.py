@@ -36,11 +36,19 @@ def root(
 
 
 def _register() -> None:
-    from . import catalogue, compute
+    from . import catalogue, compare, compute, demo, fit, plot
 
     app.command("compute")(compute.compute)
     app.command("list")(catalogue.list_losses)
     app.command("describe")(catalogue.describe)
+    app.command("compare")(compare.compare)
+    app.command("fit")(fit.fit)
+    app.command("demo")(demo.demo)
+    app.command("plot")(plot.plot)
+
+    from . import gradcheck
+
+    app.command("gradcheck")(gradcheck.gradcheck)
 
 
 _register()

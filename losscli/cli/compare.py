@@ -1,0 +1,93 @@
+"""`losscli compare`: several losses on the same inputs, side by side, with outlier influence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..compare import DEFAULT_TOP
+from ..compare import compare as compare_losses
+from ..errors import InputError, LossCliError, UnknownLossError
+from ..registry import get_loss
+from ..render.compare import print_comparison
+from ..spec import LossSpec
+from .common import FormatOption, OutputFormat, ParamOption, error_boundary, parse_params, stdout
+from .inputs import load_inputs
+
+
+def split_arguments(arguments: list[str]) -> tuple[list[LossSpec], list[str]]:
+    """Leading registry names are the losses; everything from the first other argument is a path.
+
+    A first non-loss argument that is not an existing file (nor '-' or a URL/glob) is reported as
+    an unknown loss, with the registry's "did you mean" hint.
+    """
+    specs: list[LossSpec] = []
+    for position, argument in enumerate(arguments):
+        try:
+            specs.append(get_loss(argument))
+        except UnknownLossError as error:
+            if not specs or not _looks_like_path(argument):
+                raise LossCliError(f"no such input file {argument!r}, and {error}" if specs else str(error)) from None
+            return specs, arguments[position:]
+    return specs, []
+
+
+def _looks_like_path(argument: str) -> bool:
+    return argument == "-" or "://" in argument or any(char in argument for char in "*?[") or Path(argument).exists()
+
+
+@error_boundary
+def compare(
+    arguments: Annotated[list[str], typer.Argument(
+        metavar="LOSS|INPUT",
+        help="Loss names, then the input files shared by all of them (none: the seed's outlier example).")],
+    top: Annotated[float, typer.Option(
+        "--top", help="Fraction of rows whose share of loss and gradient is reported (at least one row).")
+    ] = DEFAULT_TOP,
+    param: ParamOption = None,
+    weights: Annotated[str | None, typer.Option(
+        "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
+    col: Annotated[list[str] | None, typer.Option(
+        "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
+    no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Compare losses on the same inputs: value, gradient size and outlier influence.
+
+    For each loss: the mean value, the gradient's L2 norm, the largest |gradient| and its row,
+    and the share of the loss and of the squared gradient norm held by the top --top fraction
+    of rows (at least one), plus the most influential rows. Parameters go to one loss as
+    -p huber.delta=2, or as -p delta=2 when only one of the losses has that parameter. Rows
+    are 1-based data rows, as in compute.
+
+    \b
+    Example:
+        losscli compare mse mae huber
+        losscli compare mse mae huber sample_data/outliers_pred.csv sample_data/outliers_target.csv --top 0.25
+        losscli compare huber mae sample_data/eval.parquet --col pred=yhat --col target=y -p huber.delta=2 -w weight
+    """
+    specs, paths = split_arguments(arguments)
+    params = parse_params(param)
+    if not paths:
+        if weights is not None or col:
+            raise LossCliError("--weights and --col need input files")
+        comparisons = compare_losses(specs, params=params, top=top)
+        title = "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
+    else:
+        comparisons = _compare_files(specs, paths, params, top, weights, col, no_header)
+        title = None
+    print_comparison(stdout, comparisons, output_format.value, title)
+
+
+def _compare_files(specs, paths, params, top, weights, col, no_header):
+    """Read the inputs once (with the first loss's input names) and compare every loss on them."""
+    from ..compare import resolve_losses
+
+    resolve_losses(specs)  # mixed input kinds fail before any file is read
+    loaded = load_inputs(specs[0], paths, header=not no_header, col_selectors=col, weights=weights)
+    try:
+        return compare_losses(specs, loaded.arrays, params=params, top=top, weights=loaded.weights)
+    except InputError as error:
+        raise LossCliError(loaded.explain(error)) from None
