@@ -69,7 +69,7 @@ def validate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
     elif nan_policy == "raise":
         check_finite(arrays)
     try:
-        check_domains(spec, arrays)
+        check_domains(spec, arrays, params)
         if spec.check is not None:
             spec.check(arrays, params)
     except InputError as error:
@@ -93,7 +93,8 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
     arrays, weights, kept = validate(spec, arrays, resolved, weights, nan_policy)
     per_sample = spec.forward(*arrays.values(), **resolved)
     sample_weights = broadcast_weights(weights, per_sample.shape)
-    aggregate = Aggregate.of(per_sample, sample_weights)
+    denominators = spec.denominator(*arrays.values(), **resolved) if spec.denominator else None
+    aggregate = Aggregate.of(per_sample, sample_weights, denominators)
     value, scale = _reduce(spec, per_sample, aggregate, sample_weights, reduction)
     gradients = {}
     if gradient:

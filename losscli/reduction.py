@@ -30,11 +30,20 @@ class Aggregate:
     count: int = 0
 
     @classmethod
-    def of(cls, per_sample: np.ndarray, weights: np.ndarray | None = None) -> Aggregate:
-        """Aggregate of an array of per-sample losses; ``weights`` broadcast to its shape."""
-        if weights is None:
-            return cls(float(np.sum(per_sample)), float(per_sample.size), int(per_sample.size))
-        return cls(float(np.sum(weights * per_sample)), float(np.sum(weights)), int(per_sample.size))
+    def of(cls, per_sample: np.ndarray, weights: np.ndarray | None = None,
+           denominators: np.ndarray | None = None) -> Aggregate:
+        """Aggregate of per-sample losses; ``weights`` broadcast to their shape.
+
+        ``denominators`` d_i are what each sample adds to the mean's denominator when a loss
+        defines it (torch's class-weighted mean: d_i = weight[target_i], 0 where ignored), so
+        weight_total = Σ w·d.
+        """
+        weighted_sum = np.sum(per_sample if weights is None else weights * per_sample)
+        if denominators is None:
+            weight_total = per_sample.size if weights is None else np.sum(weights)
+        else:
+            weight_total = np.sum(denominators if weights is None else weights * denominators)
+        return cls(float(weighted_sum), float(weight_total), int(per_sample.size))
 
     def merge(self, other: Aggregate) -> Aggregate:
         return Aggregate(self.weighted_sum + other.weighted_sum,
@@ -79,8 +88,9 @@ def gradient_scale(weights: np.ndarray | None,
                    aggregate: Aggregate, reduction: str) -> np.ndarray | float:
     """Factor that turns per-sample gradients dl_i/dx into the gradient of the reduced loss.
 
-    mean: w_i / Σw; sum: w_i; none: 1 (each sample's own, unweighted gradient, matching the
-    unweighted per-sample values). Returns a scalar when no per-sample factor is needed.
+    mean: w_i / Σw (Σw·d with per-sample denominators); sum: w_i; none: 1 (each sample's own,
+    unweighted gradient, matching the unweighted per-sample values). Returns a scalar when no
+    per-sample factor is needed.
     """
     if reduction == "none" or weights is None:
         return 1.0 / aggregate.weight_total if reduction == "mean" else 1.0

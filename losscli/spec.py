@@ -59,38 +59,61 @@ class InputSpec:
         return " or ".join("[" + ", ".join(pattern).replace("...", "N…") + "]" for pattern in self.shapes)
 
 
+PARAM_KINDS = ("float", "int", "bool", "vector")
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
 @dataclass(frozen=True)
 class ParamSpec:
-    """A loss parameter: default, valid range (``None`` = unbounded) and one-line help."""
+    """A loss parameter: default, valid range (``None`` = unbounded) and one-line help.
+
+    kind: "float", "int", "bool" or "vector" (e.g. class weights: a comma list or a one-column
+    file, each element within the range; resolved to a tuple of floats). A vector's default may
+    be None, meaning "not given".
+    """
 
     name: str
-    default: float
+    default: float | int | bool | tuple | None
     help: str
     low: float | None = None
     high: float | None = None
     low_inclusive: bool = True
     high_inclusive: bool = True
-    integer: bool = False
+    kind: str = "float"
 
     def range_text(self) -> str:
-        if self.low is None and self.high is None:
-            return "any real" if not self.integer else "any integer"
-        parts = []
+        if self.kind == "bool":
+            return "true or false"
+        bounds = []
         if self.low is not None:
-            parts.append(f"{'>=' if self.low_inclusive else '>'} {_fmt(self.low)}")
+            bounds.append(f"{'>=' if self.low_inclusive else '>'} {_fmt(self.low)}")
         if self.high is not None:
-            parts.append(f"{'<=' if self.high_inclusive else '<'} {_fmt(self.high)}")
-        return " and ".join(parts)
+            bounds.append(f"{'<=' if self.high_inclusive else '<'} {_fmt(self.high)}")
+        text = " and ".join(bounds) or ("any integer" if self.kind == "int" else "any real")
+        return f"comma list or one-column file, each {text}" if self.kind == "vector" else text
 
-    def parse(self, raw: Any) -> float | int:
-        """Convert ``raw`` (a number or a command-line string) and check it is in range."""
+    def parse(self, raw: Any) -> float | int | bool | tuple:
+        """Convert ``raw`` (a value or a command-line string) and check it is in range."""
+        if self.kind == "bool":
+            return self._parse_bool(raw)
+        if self.kind == "vector":
+            return tuple(self._parse_number(item) for item in _vector_items(self.name, raw))
+        return self._parse_number(raw)
+
+    def _parse_bool(self, raw: Any) -> bool:
+        text = str(raw).strip().lower()
+        if isinstance(raw, bool) or text in _TRUE + _FALSE:
+            return raw if isinstance(raw, bool) else text in _TRUE
+        raise ParameterError(f"parameter {self.name} expects true or false, got {raw!r}")
+
+    def _parse_number(self, raw: Any) -> float | int:
         try:
             value = float(raw)
         except (TypeError, ValueError):
             raise ParameterError(f"parameter {self.name} expects a number, got {raw!r}") from None
         if not math.isfinite(value):
             raise ParameterError(f"parameter {self.name} must be finite, got {raw!r}")
-        if self.integer:
+        if self.kind == "int":
             if value != int(value):
                 raise ParameterError(f"parameter {self.name} expects an integer, got {raw!r}")
             value = int(value)
@@ -99,6 +122,31 @@ class ParamSpec:
         if too_low or too_high:
             raise ParameterError(f"parameter {self.name} must be {self.range_text()}, got {_fmt(value)}")
         return value
+
+
+def _vector_items(name: str, raw: Any) -> list:
+    """Elements of a vector parameter given as a sequence, a comma list or a one-column file."""
+    if not isinstance(raw, str):
+        return list(np.asarray(raw, dtype=object).ravel())
+    items = [item for item in raw.split(",") if item.strip()]
+    if len(items) == 1 and not _is_number(items[0]):
+        from .io import as_input_array, read_table  # a file: only now pay for the readers
+
+        values = as_input_array(read_table(items[0].strip()))
+        if values.ndim != 1:
+            raise ParameterError(f"parameter {name}: {items[0]} must have one column, got {values.shape[1]}")
+        return list(values)
+    if not items:
+        raise ParameterError(f"parameter {name} expects a comma list of numbers or a file, got {raw!r}")
+    return items
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -119,7 +167,8 @@ class LossSpec:
     batch dims). gradient(*inputs, **params) returns, for every differentiable input, the
     gradient of each sample's own loss with respect to that sample's slice (same shape as the
     input). sample(rng, n, params) returns valid random inputs with n rows, away from kinks and
-    clipping.
+    clipping. denominator(*inputs, **params), when given, returns what each sample adds to the
+    mean's denominator (class weights of the targets, 0 for ignored ones); the default is 1.
     """
 
     name: str
@@ -139,6 +188,7 @@ class LossSpec:
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     transform: Transform | None = None
     check: Callable[[Arrays, Mapping[str, Any]], None] | None = None
+    denominator: Callable[..., np.ndarray] | None = None
     torch_equivalent: str | None = None
     example_files: tuple[str, ...] = ()
 

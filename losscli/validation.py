@@ -126,9 +126,13 @@ def omit_nonfinite_rows(arrays: dict[str, np.ndarray], weights: np.ndarray | Non
             None if weights is None else np.asarray(weights, dtype=np.float64)[kept], kept)
 
 
-def check_domains(spec: LossSpec, arrays: Mapping[str, np.ndarray]) -> None:
-    """Values inside each input's domain (NaN passes here: the NaN policy decides about it)."""
+def check_domains(spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapping | None = None) -> None:
+    """Values inside each input's domain (NaN passes here: the NaN policy decides about it).
+
+    Class ids equal to the ``ignore_index`` parameter, where a loss has one, are allowed.
+    """
     scores = arrays[spec.inputs[0].name]
+    ignore_index = (params or {}).get("ignore_index")
     for input_spec in spec.inputs:
         name, array, domain = input_spec.name, arrays[input_spec.name], input_spec.domain
         if domain in (Domain.PROBABILITY, Domain.CLASS_DISTRIBUTION):
@@ -142,7 +146,7 @@ def check_domains(spec: LossSpec, arrays: Mapping[str, np.ndarray]) -> None:
             _fail_at(array, name, (array < 0) | (array > 1), "expected class probabilities in [0, 1]")
             _check_row_sums(array, name, "one-hot or probability rows must sum to 1")
         elif domain in (Domain.CLASS_TARGET, Domain.TOKEN_IDS):
-            _check_class_ids(array, name, scores.shape[-1])
+            _check_class_ids(array, name, scores.shape[-1], ignore_index)
 
 
 def _check_row_sums(array, name, hint):
@@ -151,9 +155,10 @@ def _check_row_sums(array, name, hint):
     _fail_at(row_sums, name, bad, "expected a row of class probabilities summing to 1", hint)
 
 
-def _check_class_ids(array, name, num_classes):
+def _check_class_ids(array, name, num_classes, ignore_index=None):
+    counted = np.ones(array.shape, dtype=bool) if ignore_index is None else array != ignore_index
     _fail_at(array, name, ~np.isfinite(array), "expected class ids (integers), even under --nan-policy")
-    _fail_at(array, name, array != np.round(array), "expected integer class ids",
+    _fail_at(array, name, counted & (array != np.round(array)), "expected integer class ids",
              hint="for one-hot or probability targets give one column per class")
-    _fail_at(array, name, (array < 0) | (array >= num_classes),
+    _fail_at(array, name, counted & ((array < 0) | (array >= num_classes)),
              f"expected class ids in [0, {num_classes - 1}] for {num_classes} classes")

@@ -163,7 +163,7 @@ INFONCE = LossSpec(
             InputSpec("keys", (("N", "K", "D"),), Domain.REAL, True,
                       "K candidate keys per query, one of them positive (CSV: K·D columns per row)")),
     params=(ParamSpec("temperature", 0.07, "softmax temperature τ: smaller is sharper", low=0.0, low_inclusive=False),
-            ParamSpec("positive_idx", 0, "index of the positive key among the K keys", low=0, integer=True)),
+            ParamSpec("positive_idx", 0, "index of the positive key among the K keys", low=0, kind="int")),
     forward=infonce, gradient=infonce_gradient, sample=sample_infonce, check=check_positive_idx,
     formula="-log[exp(q·k₊/τ) / Σ_k exp(q·k_k/τ)]",
     gradient_formula="g = softmax(q·k/τ) - e₊;  ∂/∂q = Σ_k g_k·k_k/τ,  ∂/∂k_k = g_k·q/τ",
