@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .reduction import REDUCTIONS, Aggregate, broadcast_weights, gradient_scale
+from .reduction import REDUCTIONS, Aggregate, broadcast_weights
 from .registry import get_loss
 from .spec import LossSpec
 from .validation import NAN_POLICIES, as_arrays, bind_shapes, check_domains, check_finite, omit_nonfinite_rows
@@ -28,6 +28,8 @@ class LossResult:
     gradients: for every differentiable input, the gradient of ``value`` (of each sample's own
     loss for "none"), same shape as the input.
     kept_rows: with nan_policy "omit", the mask of rows that were used; otherwise None.
+    sample_weights, denominators: the weights broadcast to per_sample's shape and the loss's own
+    per-sample mean denominators (None when absent), so slices can be re-aggregated exactly.
     """
 
     spec: LossSpec
@@ -38,6 +40,8 @@ class LossResult:
     aggregate: Aggregate
     gradients: dict[str, np.ndarray] = field(default_factory=dict)
     kept_rows: np.ndarray | None = None
+    sample_weights: np.ndarray | None = None
+    denominators: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -79,6 +83,69 @@ def validate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
     return arrays, weights, kept
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """One batch evaluated but not reduced: the parts that merge across batches.
+
+    per_sample: each sample's loss; sample_weights: weights broadcast to its shape (None = 1);
+    denominators: the loss's own per-sample mean denominators (None = 1); aggregate: their
+    partial sums; sample_gradients: d(each sample's own loss)/d(input), unweighted.
+    """
+
+    arrays: dict[str, np.ndarray]
+    per_sample: np.ndarray
+    sample_weights: np.ndarray | None
+    denominators: np.ndarray | None
+    aggregate: Aggregate
+    sample_gradients: dict[str, np.ndarray]
+    kept_rows: np.ndarray | None
+
+    def batch_gradients(self, spec: LossSpec, reduction: str) -> dict[str, np.ndarray]:
+        """Gradients that need no other batch: w_i·dl_i/dx for mean and sum (times
+        :func:`gradient_factor` once every batch is in), T'(l_i)·dl_i/dx for none."""
+        if reduction == "none":
+            factor = 1.0 if spec.transform is None else _transform_derivative(spec, self.per_sample)
+        else:
+            factor = 1.0 if self.sample_weights is None else self.sample_weights
+        return {name: grad * _expand(factor, grad.ndim) for name, grad in self.sample_gradients.items()}
+
+
+def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str, Any], weights=None,
+             nan_policy: str = "raise", gradient: bool = True) -> Evaluation:
+    """Validate one batch of inputs and compute its per-sample losses, aggregate and gradients."""
+    arrays, weights, kept = validate(spec, arrays, params, weights, nan_policy)
+    per_sample = spec.forward(*arrays.values(), **params)
+    sample_weights = broadcast_weights(weights, per_sample.shape)
+    denominators = spec.denominator(*arrays.values(), **params) if spec.denominator else None
+    aggregate = Aggregate.of(per_sample, sample_weights, denominators)
+    gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
+    return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept)
+
+
+def reduced_value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
+    """The loss for "mean" or "sum" from the aggregate of every batch (transform applied)."""
+    value = aggregate.value(reduction)
+    if spec.transform is not None:
+        # exp of a mean NLL above ~709 is beyond float64: the honest answer is inf, not a warning.
+        with np.errstate(over="ignore"):
+            value = spec.transform.function(value)
+    return float(value)
+
+
+def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
+    """What turns the batches' w_i·dl_i/dx into the gradient of the reduced loss:
+    1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform."""
+    factor = 1.0 / aggregate.weight_total if reduction == "mean" else 1.0
+    if spec.transform is not None:
+        factor *= float(_transform_derivative(spec, aggregate.value(reduction)))
+    return factor
+
+
+def _transform_derivative(spec, value):
+    with np.errstate(over="ignore"):
+        return spec.transform.derivative(value)
+
+
 def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = None,
             reduction: str = "mean", weights=None, nan_policy: str = "raise",
             gradient: bool = True) -> LossResult:
@@ -90,30 +157,19 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
     if len(inputs) == 1 and isinstance(inputs[0], Mapping):
         inputs = inputs[0]
     spec, arrays, resolved = prepare(loss, inputs, params, reduction)
-    arrays, weights, kept = validate(spec, arrays, resolved, weights, nan_policy)
-    per_sample = spec.forward(*arrays.values(), **resolved)
-    sample_weights = broadcast_weights(weights, per_sample.shape)
-    denominators = spec.denominator(*arrays.values(), **resolved) if spec.denominator else None
-    aggregate = Aggregate.of(per_sample, sample_weights, denominators)
-    value, scale = _reduce(spec, per_sample, aggregate, sample_weights, reduction)
-    gradients = {}
-    if gradient:
-        for name, grad in spec.gradient(*arrays.values(), **resolved).items():
-            gradients[name] = grad * _expand(scale, grad.ndim)
-    return LossResult(spec, resolved, reduction, value, per_sample, aggregate, gradients, kept)
-
-
-def _reduce(spec, per_sample, aggregate, sample_weights, reduction):
-    """The reduced value and the factor turning per-sample gradients into its gradient."""
-    # The value first: a mean over a zero weight total raises InputError before the scale divides by it.
-    value = per_sample if reduction == "none" else aggregate.value(reduction)
-    scale = gradient_scale(sample_weights, aggregate, reduction)
-    if spec.transform is not None:
-        # exp of a mean NLL above ~709 is beyond float64: the honest answer is inf, not a warning.
-        with np.errstate(over="ignore"):
-            scale = scale * spec.transform.derivative(value)
-            value = spec.transform.function(value)
-    return (value if reduction == "none" else float(value)), scale
+    batch = evaluate(spec, arrays, resolved, weights, nan_policy, gradient)
+    gradients = batch.batch_gradients(spec, reduction)
+    if reduction == "none":
+        value = batch.per_sample
+        if spec.transform is not None:
+            with np.errstate(over="ignore"):
+                value = spec.transform.function(value)
+    else:
+        value = reduced_value(spec, batch.aggregate, reduction)
+        factor = gradient_factor(spec, batch.aggregate, reduction)
+        gradients = {name: grad * factor for name, grad in gradients.items()}
+    return LossResult(spec, resolved, reduction, value, batch.per_sample, batch.aggregate, gradients,
+                      batch.kept_rows, batch.sample_weights, batch.denominators)
 
 
 def _expand(scale, ndim: int):

@@ -82,18 +82,3 @@ def broadcast_weights(weights: np.ndarray | None, per_sample_shape: tuple[int, .
                          input_name="weights", row=row)
     trailing = (1,) * (len(per_sample_shape) - weights.ndim)
     return np.broadcast_to(weights.reshape(weights.shape + trailing), per_sample_shape)
-
-
-def gradient_scale(weights: np.ndarray | None,
-                   aggregate: Aggregate, reduction: str) -> np.ndarray | float:
-    """Factor that turns per-sample gradients dl_i/dx into the gradient of the reduced loss.
-
-    mean: w_i / Σw (Σw·d with per-sample denominators); sum: w_i; none: 1 (each sample's own,
-    unweighted gradient, matching the unweighted per-sample values). Returns a scalar when no
-    per-sample factor is needed.
-    """
-    if reduction == "none" or weights is None:
-        return 1.0 / aggregate.weight_total if reduction == "mean" else 1.0
-    if reduction == "mean":
-        return weights / aggregate.weight_total
-    return weights

@@ -19,7 +19,7 @@ DEFAULT_TOP_ROWS = 5
 class GradientStats:
     """Mergeable statistics of a gradient array.
 
-    top_rows: (row, row L2 norm) pairs, largest norm first, at most ``top`` of them.
+    top_rows: (row, row L2 norm, row loss) triples, largest norm first, at most ``top`` of them.
     max_position: index of the largest |g| within its row (empty for 1-D gradients).
     """
 
@@ -30,22 +30,31 @@ class GradientStats:
     max_abs: float
     max_row: int
     max_position: tuple[int, ...]
-    top_rows: tuple[tuple[int, float], ...]
+    top_rows: tuple[tuple[int, float, float], ...]
     top: int = DEFAULT_TOP_ROWS
 
     @classmethod
-    def of(cls, gradient: np.ndarray, row_offset: int = 0, top: int = DEFAULT_TOP_ROWS) -> GradientStats:
+    def of(cls, gradient: np.ndarray, row_offset: int = 0, top: int = DEFAULT_TOP_ROWS,
+           row_ids: np.ndarray | None = None, row_losses: np.ndarray | None = None) -> GradientStats:
+        """Statistics of ``gradient`` (first axis = rows).
+
+        Rows are numbered row_offset + i, or row_ids[i] when given (rows left after dropping
+        some); row_losses, when given, are kept beside the top rows as their loss.
+        """
         rows = gradient.reshape(gradient.shape[0], -1) if gradient.ndim else gradient.reshape(1, 1)
         row_norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        ids = np.arange(rows.shape[0]) + row_offset if row_ids is None else np.asarray(row_ids)
         flat_max = int(np.argmax(np.abs(rows))) if rows.size else 0
         max_row, within = divmod(flat_max, max(rows.shape[1], 1))
         position = np.unravel_index(within, gradient.shape[1:]) if gradient.ndim > 1 else ()
-        order = np.argsort(-row_norms, kind="stable")[:top]
+        order = _largest(row_norms, top)
         return cls(
             sum_squares=float(np.sum(row_norms**2)), total=float(np.sum(rows)), count=int(rows.size),
             zeros=int(np.count_nonzero(rows == 0)), max_abs=float(np.abs(rows).max(initial=0.0)),
-            max_row=row_offset + int(max_row), max_position=tuple(int(i) for i in position),
-            top_rows=tuple((row_offset + int(i), float(row_norms[i])) for i in order), top=top,
+            max_row=int(ids[max_row]) if rows.size else 0, max_position=tuple(int(i) for i in position),
+            top_rows=tuple((int(ids[i]), float(row_norms[i]),
+                            float("nan") if row_losses is None else float(row_losses[i])) for i in order),
+            top=top,
         )
 
     def merge(self, other: GradientStats) -> GradientStats:
@@ -63,7 +72,7 @@ class GradientStats:
         magnitude = abs(factor)
         return GradientStats(self.sum_squares * factor**2, self.total * factor, self.count, self.zeros,
                              self.max_abs * magnitude, self.max_row, self.max_position,
-                             tuple((row, norm * magnitude) for row, norm in self.top_rows), self.top)
+                             tuple((row, norm * magnitude, loss) for row, norm, loss in self.top_rows), self.top)
 
     def as_dict(self) -> dict:
         """The summary as plain data (the ``gradient`` object of the JSON output)."""
@@ -74,5 +83,20 @@ class GradientStats:
             "max_abs_row": self.max_row,
             "max_abs_position": list(self.max_position),
             "zero_share": self.zeros / self.count if self.count else 0.0,
-            "top_rows": [{"row": row, "l2_norm": norm} for row, norm in self.top_rows],
+            "top_rows": [{"row": row, "l2_norm": norm, "loss": loss} for row, norm, loss in self.top_rows],
         }
+
+
+def _largest(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` largest values, largest first (ties: lower index first), in
+    O(n) for large arrays: argpartition, then a sort of the few kept."""
+    if count <= 0 or values.size == 0:
+        return np.arange(0)
+    if values.size > count:
+        kept = np.argpartition(-values, count - 1)[:count]
+        # argpartition may cut a tie at the boundary arbitrarily; include every tied value
+        threshold = values[kept].min()
+        kept = np.flatnonzero(values >= threshold)
+    else:
+        kept = np.arange(values.size)
+    return kept[np.lexsort((kept, -values[kept]))][:count]

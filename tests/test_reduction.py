@@ -192,8 +192,8 @@ def _assert_stats_close(merged, whole):
     assert merged.max_abs == whole.max_abs
     assert merged.max_row == whole.max_row
     assert merged.max_position == whole.max_position
-    assert [row for row, _ in merged.top_rows] == [row for row, _ in whole.top_rows]
-    np.testing.assert_allclose([norm for _, norm in merged.top_rows], [norm for _, norm in whole.top_rows], rtol=REL)
+    assert [row for row, *_ in merged.top_rows] == [row for row, *_ in whole.top_rows]
+    np.testing.assert_allclose([norm for _, norm, _ in merged.top_rows], [norm for _, norm, _ in whole.top_rows], rtol=REL)
 
 
 @pytest.mark.parametrize("shape", [(40,), (40, 3), (40, 4, 5)])
@@ -211,7 +211,7 @@ def test_gradient_stats_by_direct_computation(shape):
     assert stats.max_abs == abs(gradient[worst])
     assert stats.max_row == worst[0]
     assert stats.max_position == tuple(int(i) for i in worst[1:])
-    assert [row for row, _ in stats.top_rows] == list(np.argsort(-norms)[:stats.top])
+    assert [row for row, *_ in stats.top_rows] == list(np.argsort(-norms)[:stats.top])
     as_dict = stats.as_dict()
     assert as_dict["l2_norm"] == pytest.approx(np.linalg.norm(gradient), rel=REL)
     assert as_dict["zero_share"] == stats.zeros / gradient.size
@@ -241,7 +241,7 @@ def test_gradient_stats_merge_without_offset_would_be_wrong():
     assert whole.max_row == 2
     merged = GradientStats.of(gradient[:2]).merge(GradientStats.of(gradient[2:], row_offset=2))
     assert merged.max_row == 2
-    assert merged.top_rows[0] == (2, 5.0)
+    assert merged.top_rows[0][:2] == (2, 5.0)
     assert GradientStats.of(gradient[:2]).merge(GradientStats.of(gradient[2:])).max_row == 0
 
 

@@ -15,6 +15,7 @@ from .common import FormatOption, OutputFormat, error_boundary, stdout
 def list_losses(output_format: FormatOption = OutputFormat.table) -> None:
     """List every loss: name, aliases, task, inputs, output activation and formula.
 
+    \b
     Example:
         losscli list
         losscli list --format json
@@ -29,6 +30,7 @@ def describe(
 ) -> None:
     """Show a loss's formula, gradient, inputs, parameters, when to use it and an example.
 
+    \b
     Example:
         losscli describe huber
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from typing import Annotated
 
@@ -75,9 +76,10 @@ def compute(
     Prints the value, the resolved parameters and a gradient summary (L2 norm, largest
     |gradient| and its row, the rows that drive training). Rows are 1-based data rows.
 
+    \b
     Example:
         losscli compute mse sample_data/outliers_pred.csv sample_data/outliers_target.csv
-        losscli compute huber eval.parquet --col pred=yhat --col target=y -p delta=2 --format json
+        losscli compute huber sample_data/eval.parquet --col pred=yhat --col target=y -p delta=2 --format json
     """
     from .. import io
 
@@ -85,8 +87,11 @@ def compute(
     params = parse_params(param)
     if reduction is Reduction.none and (fail_above is not None or fail_below is not None):
         raise LossCliError("--fail-above/--fail-below need a single value: use --reduction mean or sum")
+    if per_sample is not None and gradient is not None and os.path.realpath(per_sample) == os.path.realpath(gradient):
+        raise LossCliError(f"--per-sample and --gradient both write {gradient}: give two different paths")
     for output in (per_sample, gradient):
         if output is not None:
+            io.file_format(output)  # an unknown extension fails before any file is written
             io.check_output_path(output, [*inputs, *([weights] if weights else [])])
     loaded = load_inputs(spec, inputs, header=not no_header, col_selectors=col,
                          target_format=target_format.value if target_format else None, weights=weights)
@@ -101,7 +106,8 @@ def compute(
     data = report(result, stats, gradient_input, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)),
                   gate)
     if per_sample is not None:
-        io.write_array(per_sample, _restore_rows(result.per_sample, result.kept_rows), ["loss"])
+        values = _restore_rows(result.per_sample, result.kept_rows)
+        io.write_array(per_sample, values, _per_sample_columns(values))
     if gradient is not None:
         columns = [f"grad_{name}" for name in loaded.tables[gradient_input].columns] or None
         io.write_array(gradient, _restore_rows(result.gradients[gradient_input], result.kept_rows), columns)
@@ -127,6 +133,12 @@ def _gate(value, fail_above: float | None, fail_below: float | None) -> dict | N
     if fail_below is not None and not value >= fail_below:
         reason = f"is below --fail-below {fail_below:g}"
     return {"fail_above": fail_above, "fail_below": fail_below, "passed": reason is None, "reason": reason}
+
+
+def _per_sample_columns(values: np.ndarray) -> list[str]:
+    """"loss" for one value per row; loss_1..loss_k for [N, D] or [B, T] per-sample losses."""
+    width = int(np.prod(values.shape[1:], dtype=np.int64))
+    return ["loss"] if width == 1 else [f"loss_{i + 1}" for i in range(width)]
 
 
 def _restore_rows(values: np.ndarray, kept: np.ndarray | None) -> np.ndarray:

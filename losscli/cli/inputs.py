@@ -78,8 +78,9 @@ def load_inputs(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
 
     selectors = parse_selectors(col_selectors, spec)
     sources = assign_paths(spec, paths, selectors)
-    if list(sources.values()).count("-") > 1 and len(set(sources.values())) > 1:
-        raise LossCliError("only one input can be read from stdin ('-')")
+    # Count the command line's '-', not the inputs: one '-' with --col for each input is fine.
+    if [*paths, weights].count("-") > 1:
+        raise LossCliError("only one input can be read from stdin ('-'); give the others as files")
     cache: dict[str, object] = {}
 
     def table_of(path):
@@ -92,7 +93,11 @@ def load_inputs(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
         table = table_of(path)
         tables[name] = io.select_columns(table, selectors[name]) if name in selectors else table
     arrays = {name: io.as_input_array(table) for name, table in tables.items()}
-    arrays = shape_arrays(spec, arrays, target_format)
+    try:
+        arrays = shape_arrays(spec, arrays, target_format)
+    except InputError as error:
+        table = tables.get(error.input_name)
+        raise LossCliError(f"{table.source}: {error}" if table else str(error)) from None
     loaded = LoadedInputs(arrays, tables)
     if weights is not None:
         loaded.weights, tables["weights"] = _read_weights(weights, sources, table_of)

@@ -250,3 +250,29 @@ def _fill_matrix(float_columns, rows: int) -> np.ndarray:
             values[start:start + len(chunk), index] = chunk.to_numpy(zero_copy_only=False)
             start += len(chunk)
     return values
+
+
+def read_column(path: str, column: str, *, header: bool = True) -> np.ndarray:
+    """One column of a CSV or Parquet file as it is (text allowed): group labels for --group-by.
+
+    Missing cells become None. With ``header=False`` columns are named column_1, column_2, ...
+    """
+    if path == "-":
+        raise FileError(STDIN, "a group column cannot be read from stdin", hint="give a file: --group-by FILE:COLUMN")
+    _check_exists(path)
+    kind = file_format(path)
+    _check_readable(path)
+    if kind == "npy":
+        raise FileError(path, "an .npy array has no named columns", hint="use a CSV or Parquet file for --group-by")
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        arrow_table = pq.ParquetFile(path).read()
+        names = list(arrow_table.column_names)
+    else:
+        arrow_table = _parse_csv(path, path, header)
+        names = [name if header and name.strip() else f"column_{i + 1}"
+                 for i, name in enumerate(arrow_table.column_names)]
+    if column not in names:
+        raise FileError(path, f"no column {column!r}", hint="columns: " + ", ".join(names))
+    return np.asarray(arrow_table.column(names.index(column)).to_pylist(), dtype=object)

@@ -42,7 +42,8 @@ class Table:
     values: float64, [rows, columns] for CSV and Parquet; an .npy array keeps its own shape.
     header_lines: lines before the first data row (1 for CSV with a header, else 0).
     format: "csv", "parquet" or "npy". skipped_columns: columns read but not numeric (text,
-    dates, all empty), so a selection naming one can say why it is missing.
+    dates, all empty), so a selection naming one can say why it is missing. first_row: the row
+    of the file that values[0] is (non-zero for a batch of a streamed file).
     """
 
     source: str
@@ -51,6 +52,7 @@ class Table:
     header_lines: int = 0
     format: str = "csv"
     skipped_columns: tuple[str, ...] = ()
+    first_row: int = 0
 
     @property
     def rows(self) -> int:
@@ -68,7 +70,7 @@ def format_location(*, column: str | None = None, row: int | None = None, line: 
 
 def line_of(table: Table, row: int) -> int | None:
     """The 1-based file line of data row ``row`` (CSV only; blank lines are not counted)."""
-    return table.header_lines + row + 1 if table.format == "csv" else None
+    return table.header_lines + table.first_row + row + 1 if table.format == "csv" else None
 
 
 def select_columns(table: Table, selector: str) -> Table:
@@ -126,11 +128,12 @@ def describe_location(error: InputError, table: Table) -> str:
     the error's column index is the position within the (flattened) row, i.e. the CSV column.
     """
     if table.format == "npy":
-        where = _npy_location(error, table.values.shape)
+        where = _npy_location(error, table.values.shape, table.first_row)
     else:
         column = _column_name(error.column, table.columns)
         line = None if error.row is None else line_of(table, error.row)
-        where = format_location(column=column, row=error.row, line=line)
+        where = format_location(column=column, row=None if error.row is None else table.first_row + error.row,
+                                line=line)
     return str(FileError(table.source, error.message, where=where, hint=error.hint))
 
 
@@ -140,10 +143,10 @@ def _column_name(index: int | None, columns: tuple[str, ...]) -> str | None:
     return columns[index] if 0 <= index < len(columns) else f"#{index}"
 
 
-def _npy_location(error: InputError, shape: tuple[int, ...]) -> str:
+def _npy_location(error: InputError, shape: tuple[int, ...], first_row: int = 0) -> str:
     if error.row is None:
         return ""
-    row = format_location(row=error.row)
+    row = format_location(row=first_row + error.row)
     if error.column is None or len(shape) < 2:
         return row
     if len(shape) == 2:
@@ -151,4 +154,4 @@ def _npy_location(error: InputError, shape: tuple[int, ...]) -> str:
     if not 0 <= error.column < int(np.prod(shape[1:])):
         return f"{row}, position {error.column + 1}"
     inner = np.unravel_index(error.column, shape[1:])
-    return "element [" + ", ".join(str(int(i)) for i in (error.row, *inner)) + "] (0-based index)"
+    return "element [" + ", ".join(str(int(i)) for i in (first_row + error.row, *inner)) + "] (0-based index)"

@@ -11,12 +11,15 @@ LIST_COLUMNS = ("name", "aliases", "task", "inputs", "output_activation", "formu
 
 
 def list_rows(specs: tuple[LossSpec, ...]) -> list[dict]:
-    return [{"name": spec.name, "aliases": ", ".join(spec.aliases), "task": spec.task.value,
-             "inputs": ", ".join(spec.input_names), "output_activation": spec.output_activation,
+    """One row per loss; aliases and inputs are lists (JSON keeps them, other formats join them)."""
+    return [{"name": spec.name, "aliases": list(spec.aliases), "task": spec.task.value,
+             "inputs": list(spec.input_names), "output_activation": spec.output_activation,
              "formula": spec.formula} for spec in specs]
 
 
 def print_list(console: Console, rows: list[dict], fmt: str) -> None:
+    if fmt != "json":
+        rows = [{**row, "aliases": ", ".join(row["aliases"]), "inputs": ", ".join(row["inputs"])} for row in rows]
     print_rows(console, rows, LIST_COLUMNS, fmt, title="Losses")
 
 

@@ -1,0 +1,95 @@
+"""Loss per slice ("which segment got worse"): per-sample losses re-aggregated by a group label.
+
+Each group's value comes from the same partial aggregates as the whole (Σ w·ℓ, Σ w·d, count),
+so groups merge across batches and back into the overall value, and a group equals computing
+that slice alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import LossResult, reduced_value
+from .errors import InputError
+from .reduction import Aggregate
+from .spec import LossSpec
+
+MISSING_LABEL = "(missing)"
+
+
+@dataclass(frozen=True)
+class GroupValue:
+    """One slice: its label, the aggregate of its samples and the reduced value."""
+
+    label: str
+    aggregate: Aggregate
+    value: float
+
+    @property
+    def n(self) -> int:
+        return self.aggregate.count
+
+
+def label_text(label) -> str:
+    """A group label for display: integral floats lose their '.0', missing cells are '(missing)'."""
+    if label is None or (isinstance(label, float) and np.isnan(label)):
+        return MISSING_LABEL
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
+
+
+def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
+                     denominators: np.ndarray | None, labels) -> dict[str, Aggregate]:
+    """{label: Aggregate of its rows}, in order of first appearance. labels: one per row [N]."""
+    labels = np.array([label_text(label) for label in labels], dtype=object)
+    rows = per_sample.shape[0]
+    if labels.shape[0] != rows:
+        raise InputError(f"row-count mismatch: the group column has {labels.shape[0]} rows, the inputs {rows}",
+                         input_name="group-by")
+    names, first, codes = np.unique(labels, return_index=True, return_inverse=True)
+    ones = np.ones_like(per_sample)
+    sums = np.bincount(codes, _row_totals(per_sample, sample_weights), names.size)
+    totals = np.bincount(codes, _row_totals(ones if denominators is None else denominators, sample_weights),
+                         names.size)
+    counts = np.bincount(codes, minlength=names.size) * (per_sample.size // max(rows, 1))
+    return {str(names[i]): Aggregate(float(sums[i]), float(totals[i]), int(counts[i]))
+            for i in np.argsort(first, kind="stable")}
+
+
+def merge_groups(first: dict[str, Aggregate], second: dict[str, Aggregate]) -> dict[str, Aggregate]:
+    merged = dict(first)
+    for label, aggregate in second.items():
+        merged[label] = merged[label].merge(aggregate) if label in merged else aggregate
+    return merged
+
+
+def group_values(spec: LossSpec, reduction: str, aggregates: dict[str, Aggregate]) -> list[GroupValue]:
+    """Each group's reduced value; NaN for a group whose weights are all zero (or all ignored)."""
+    if reduction == "none":
+        raise InputError("--group-by needs a single value per group: use --reduction mean or sum")
+    return [GroupValue(label, aggregate, _value(spec, aggregate, reduction)) for label, aggregate in aggregates.items()]
+
+
+def groups_of(result: LossResult, labels) -> list[GroupValue]:
+    """Group values of a :func:`losscli.compute` result; labels: one per input row (rows that
+    nan_policy "omit" dropped are dropped here too)."""
+    labels = np.asarray(labels, dtype=object)
+    if result.kept_rows is not None and labels.shape[0] == result.kept_rows.shape[0]:
+        labels = labels[result.kept_rows]
+    aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels)
+    return group_values(result.spec, result.reduction, aggregates)
+
+
+def _row_totals(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """Σ over each row's elements of w·values (an elementwise loss of [N, D] has D per row)."""
+    weighted = values if weights is None else weights * values
+    return weighted.reshape(weighted.shape[0], -1).sum(axis=1)
+
+
+def _value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
+    if reduction == "mean" and aggregate.weight_total <= 0:
+        return float("nan")
+    return reduced_value(spec, aggregate, reduction)

@@ -1,0 +1,144 @@
+"""Streaming readers: a CSV, Parquet or .npy input (a file, a directory of shards or a glob)
+as consecutive :class:`Table` batches of bounded size, so memory does not grow with the file.
+
+Files below STREAM_BYTES (and stdin) are read whole by :func:`read_table`, one batch; larger
+ones in batches of about ``batch_rows`` rows. Each batch's ``first_row`` places it in its file,
+so errors name the file's own row and line.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from .readers import FORMATS, _check_exists, _check_readable, _table_to_values, file_format, read_table
+from .table import FileError, Table
+
+DEFAULT_BATCH_ROWS = 1 << 20
+STREAM_BYTES = 32 << 20
+CSV_BLOCK_BYTES = 1 << 24
+
+
+def expand_paths(path: str) -> list[str]:
+    """A file as given; a directory as its data files in name order; a glob as its sorted matches."""
+    if path == "-":
+        return [path]
+    if any(char in path for char in "*?["):
+        matches = sorted(match for match in glob.glob(path) if os.path.isfile(match))
+        if not matches:
+            raise FileError(path, "no file matches this pattern")
+        return matches
+    if os.path.isdir(path):
+        shards = sorted(os.path.join(path, name) for name in os.listdir(path)
+                        if os.path.splitext(name)[1].lower() in FORMATS and not name.startswith("."))
+        if not shards:
+            raise FileError(path, "directory holds no .csv, .parquet or .npy files")
+        return shards
+    return [path]
+
+
+def iter_tables(path: str, *, header: bool = True, batch_rows: int = DEFAULT_BATCH_ROWS,
+                stdin=None) -> Iterator[Table]:
+    """Batches of every file ``path`` names, in order; all must have the first file's columns."""
+    columns = None
+    for file_path in expand_paths(path):
+        for batch in _iter_file(file_path, header, batch_rows, stdin):
+            if columns is None:
+                columns = batch.columns
+            elif batch.columns != columns:
+                raise FileError(batch.source, f"expected the columns of the first file ({', '.join(columns)}), "
+                                f"got {', '.join(batch.columns) or 'an .npy array'}")
+            yield batch
+
+
+def _iter_file(path: str, header: bool, batch_rows: int, stdin) -> Iterator[Table]:
+    if path == "-" or os.path.isfile(path) and os.path.getsize(path) < STREAM_BYTES:
+        yield read_table(path, header=header, stdin=stdin)
+        return
+    _check_exists(path)
+    kind = file_format(path)
+    _check_readable(path)
+    if kind == "parquet":
+        yield from _iter_parquet(path, batch_rows)
+    elif kind == "npy":
+        yield from _iter_npy(path, batch_rows)
+    else:
+        yield from _iter_csv(path, header)
+
+
+def _iter_parquet(path: str, batch_rows: int) -> Iterator[Table]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        record_batches = parquet.iter_batches(batch_size=batch_rows, use_threads=True)
+        yield from _tables(record_batches, path, "parquet", 0)
+    except pa.ArrowException as error:
+        raise FileError(path, f"not a valid Parquet file: {str(error).splitlines()[0]}") from None
+
+
+def _iter_npy(path: str, batch_rows: int) -> Iterator[Table]:
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise FileError(path, f"not a valid .npy file: {error}") from None
+    for start in range(0, array.shape[0], batch_rows):
+        yield Table(path, (), np.asarray(array[start:start + batch_rows], dtype=np.float64), 0, "npy", (), start)
+
+
+def _iter_csv(path: str, header: bool) -> Iterator[Table]:
+    """A large CSV in blocks. The columns the first block shows to be numbers are parsed by Arrow
+    as float64 throughout; a bad cell later on makes the whole-file reader name it exactly."""
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    read_options = arrow_csv.ReadOptions(block_size=CSV_BLOCK_BYTES, autogenerate_column_names=not header)
+    try:
+        with arrow_csv.open_csv(path, read_options=read_options) as probe:
+            schema = probe.schema
+        float_columns = {field.name: pa.float64() for field in schema
+                         if pa.types.is_integer(field.type) or pa.types.is_floating(field.type)}
+        reader = arrow_csv.open_csv(path, read_options=read_options,
+                                    convert_options=arrow_csv.ConvertOptions(column_types=float_columns))
+        yield from _tables(reader, path, "csv", 1 if header else 0)
+    except pa.ArrowInvalid as error:
+        read_table(path, header=header)  # raises the precise "column, row, line" error
+        raise FileError(path, f"not a valid CSV file: {str(error).splitlines()[0]}") from None
+
+
+def _tables(record_batches, source: str, kind: str, header_lines: int) -> Iterator[Table]:
+    """Tables of the numeric columns of consecutive Arrow record batches.
+
+    The first batch decides which columns are numeric (as :func:`read_table` does for a whole
+    file); later batches must hold numbers (or missing cells) in those columns.
+    """
+    names = None
+    first_row = 0
+    first_line = header_lines + 1 if kind == "csv" else None
+    for record_batch in record_batches:
+        if record_batch.num_rows == 0:
+            continue
+        names, values = _batch_values(record_batch, source, names, first_row, first_line)
+        yield Table(source, names, values, header_lines, kind, (), first_row)
+        first_row += record_batch.num_rows
+    if first_row == 0:
+        raise FileError(source, "no data rows")
+
+
+def _batch_values(record_batch, source: str, names, first_row: int, first_line: int | None):
+    """(numeric column names, float64 values) of one batch, keeping the first batch's columns."""
+    selected = record_batch if names is None else record_batch.select(list(names))
+    found, values, _ = _table_to_values(selected, source, row_offset=first_row, first_line=first_line)
+    if names is None or found == names:
+        return found, values
+    full = np.full((record_batch.num_rows, len(names)), np.nan)
+    for name in names:
+        if name in found:
+            full[:, names.index(name)] = values[:, found.index(name)]
+        elif record_batch.column(name).null_count != record_batch.num_rows:
+            raise FileError(source, f"column {name!r} holds text from row {first_row + 1} on, expected numbers")
+    return names, full

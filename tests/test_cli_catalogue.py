@@ -1,0 +1,212 @@
+"""CLI tests for `losscli list`, `losscli describe` and the help of every command.
+
+Generic over the registry: a loss added to the catalogue is listed, described and its example
+command run with no edit here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shlex
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from losscli.cli import common
+from losscli.cli.app import app
+from losscli.registry import LOSSES, names
+from losscli.render.catalogue import example_command
+
+ROOT = Path(__file__).resolve().parents[1]
+LIST_KEYS = {"name", "aliases", "task", "inputs", "output_activation", "formula"}
+
+runner = CliRunner()
+
+
+def run(*args):
+    """Invoke the app; an exception other than the exit itself is a bug (CliRunner hides its traceback)."""
+    result = runner.invoke(app, [str(arg) for arg in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+def spec_id(spec) -> str:
+    return spec.name
+
+
+# --- list ------------------------------------------------------------------------------------
+
+
+def test_list_table_names_every_loss(monkeypatch):
+    # A wide console, so that no name is folded across lines of its cell.
+    monkeypatch.setattr(common.stdout, "_width", 250)
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    cells = {cell.strip() for line in result.stdout.splitlines() for cell in line.split("│")}
+    for spec in LOSSES:
+        assert spec.name in cells, spec.name
+        assert ", ".join(spec.aliases) in cells, spec.aliases
+
+
+def test_list_json_has_one_entry_per_loss():
+    result = run("list", "--format", "json")
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.stdout)
+    assert [entry["name"] for entry in entries] == list(names())
+    for entry, spec in zip(entries, LOSSES, strict=True):
+        assert set(entry) == LIST_KEYS
+        assert entry["aliases"] == list(spec.aliases)
+        assert entry["inputs"] == list(spec.input_names)
+        assert entry["task"] == spec.task.value
+        assert entry["formula"] and entry["output_activation"]
+
+
+def test_list_json_of_the_seed_losses():
+    entries = {entry["name"]: entry for entry in json.loads(run("list", "--format", "json").stdout)}
+    assert entries["mse"]["aliases"] == ["l2", "mean_squared_error"]
+    assert entries["mse"]["inputs"] == ["pred", "target"] and entries["mse"]["task"] == "regression"
+    assert entries["triplet"]["inputs"] == ["anchor", "positive", "negative"]
+    assert entries["bce"]["output_activation"] == "sigmoid"
+
+
+def test_list_csv_joins_aliases_and_inputs():
+    result = run("list", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["name"] for row in rows] == list(names())
+    mse = rows[0]
+    assert (mse["aliases"], mse["inputs"], mse["formula"]) == ("l2, mean_squared_error", "pred, target", "(ŷ - y)²")
+
+
+def test_list_markdown_has_a_row_per_loss():
+    result = run("list", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    table_rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(table_rows) == 1 + len(LOSSES)  # header + one row per loss
+
+
+# --- describe --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", LOSSES, ids=spec_id)
+def test_describe_json_of_every_loss(spec):
+    result = run("describe", spec.name, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["name"] == spec.name
+    assert data["formula"] == spec.formula and data["gradient_formula"] == spec.gradient_formula
+    assert data["when_to_use"]
+    assert [item["name"] for item in data["inputs"]] == list(spec.input_names)
+    assert all(item["shape"].startswith("[") for item in data["inputs"])
+    expected = [[param.name, param.default, param.range_text()] for param in spec.params]
+    assert [[param["name"], param["default"], param["range"]] for param in data["params"]] == json.loads(
+        json.dumps(expected))  # through JSON: tuple defaults come back as lists
+    assert data["example"] == example_command(spec)
+    assert data["example"].startswith(f"losscli compute {spec.name} sample_data/")
+
+
+@pytest.mark.parametrize("spec", LOSSES, ids=spec_id)
+def test_describe_table_of_every_loss(spec):
+    result = run("describe", spec.name)
+    assert result.exit_code == 0, result.output
+    for heading in ("formula", "gradient", "when to use", "example", "Inputs, in order"):
+        assert heading in result.stdout, heading
+    assert ("Parameters" in result.stdout) == bool(spec.params)
+
+
+@pytest.mark.parametrize("spec", LOSSES, ids=spec_id)
+def test_describe_markdown_shows_the_example_command(spec):
+    result = run("describe", spec.name, "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    assert f"| example | {example_command(spec)} |" in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize(("loss", "params"), [
+    ("huber", [("delta", 1.0, "> 0")]),
+    ("focal", [("alpha", 0.25, ">= 0 and <= 1"), ("gamma", 2.0, ">= 0"), ("eps", 1e-15, None)]),
+    ("infonce", [("temperature", 0.07, "> 0"), ("positive_idx", 0, ">= 0")]),
+    ("mse", []),
+])
+def test_describe_parameters_defaults_and_ranges(loss, params):
+    data = json.loads(run("describe", loss, "--format", "json").stdout)
+    described = {param["name"]: (param["default"], param["range"]) for param in data["params"]}
+    if not params:
+        assert described == {}
+    for name, default, expected_range in params:
+        assert described[name][0] == default, name
+        if expected_range is not None:
+            assert described[name][1] == expected_range, name
+
+
+def test_describe_resolves_aliases():
+    data = json.loads(run("describe", "l2", "--format", "json").stdout)
+    assert data["name"] == "mse" and data["aliases"] == ["l2", "mean_squared_error"]
+
+
+def test_describe_unknown_loss_is_one_line_with_a_suggestion():
+    result = run("describe", "hubr")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "Error: unknown loss 'hubr'; did you mean 'huber'? (see 'losscli list')\n"
+
+
+@pytest.mark.parametrize("spec", LOSSES, ids=spec_id)
+def test_every_example_command_runs(spec, monkeypatch):
+    monkeypatch.chdir(ROOT)  # example commands use paths relative to the repository root
+    program, *args = shlex.split(example_command(spec))
+    assert program == "losscli"
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["loss"] == spec.name
+    assert isinstance(data["value"], float) and math.isfinite(data["value"])
+    assert set(data["params"]) == {param.name for param in spec.params}  # every resolved parameter
+
+
+# --- help of every command -------------------------------------------------------------------
+
+
+COMMANDS = sorted(typer.main.get_command(app).commands)
+
+
+def test_the_issue_commands_are_registered():
+    assert {"compute", "list", "describe"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command, flag):
+    result = run(command, flag)
+    assert result.exit_code == 0, result.output
+    assert f" {command} [OPTIONS]" in result.stdout.splitlines()[0]
+    assert "Example" in result.stdout, f"'losscli {command} --help' has no Example: add one to its docstring"
+
+
+def help_examples(command: str) -> list[str]:
+    """The example command lines of a command's help (the lines after 'Example:')."""
+    lines = run(command, "--help").stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Example:"), None)
+    if start is None:
+        return []
+    examples = []
+    for line in lines[start + 1:]:
+        if not line.strip().startswith("losscli "):
+            break
+        examples.append(line.strip())
+    return examples
+
+
+@pytest.mark.parametrize("command", ["compute", "list", "describe"])
+def test_help_examples_stay_one_per_line_and_run(command, monkeypatch):
+    # Regression: click rewrapped the Example block into one paragraph (no \b marker).
+    examples = help_examples(command)
+    assert examples, f"'losscli {command} --help' shows no example command on a line of its own"
+    monkeypatch.chdir(ROOT)
+    for example in examples:
+        program, *args = shlex.split(example)
+        result = run(*args)
+        assert result.exit_code == 0, f"{example}: {result.output}"
