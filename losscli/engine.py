@@ -54,11 +54,15 @@ def prepare(loss: str | LossSpec, inputs, params: Mapping[str, Any] | None = Non
     """Resolve the loss, its parameters and the reduction, and convert the inputs to arrays."""
     spec = get_loss(loss)
     resolved = spec.resolve_params(params)
+    check_reduction(spec, reduction)
+    return spec, as_arrays(spec, inputs), resolved
+
+
+def check_reduction(spec: LossSpec, reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ParameterError(f"unknown reduction {reduction!r} (valid: {', '.join(REDUCTIONS)})")
     if reduction not in spec.reductions:
         raise ParameterError(f"{spec.name} supports reductions {', '.join(spec.reductions)}, not {reduction!r}")
-    return spec, as_arrays(spec, inputs), resolved
 
 
 def validate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str, Any],
@@ -158,6 +162,8 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
         inputs = inputs[0]
     spec, arrays, resolved = prepare(loss, inputs, params, reduction)
     batch = evaluate(spec, arrays, resolved, weights, nan_policy, gradient)
+    if batch.kept_rows is not None and not batch.kept_rows.any():
+        raise InputError("every row has a NaN or infinite value: nothing left after --nan-policy omit")
     gradients = batch.batch_gradients(spec, reduction)
     if reduction == "none":
         value = batch.per_sample

@@ -86,7 +86,7 @@ def groups_of(result: LossResult, labels) -> list[GroupValue]:
 def _row_totals(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     """Σ over each row's elements of w·values (an elementwise loss of [N, D] has D per row)."""
     weighted = values if weights is None else weights * values
-    return weighted.reshape(weighted.shape[0], -1).sum(axis=1)
+    return weighted.reshape(weighted.shape[0], int(np.prod(weighted.shape[1:], dtype=np.int64))).sum(axis=1)
 
 
 def _value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:

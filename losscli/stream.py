@@ -82,7 +82,7 @@ class StreamReducer:
         kept = evaluation.kept_rows
         row_ids = batch.first_row + (np.arange(rows) if kept is None else np.flatnonzero(kept))
         gradient = evaluation.batch_gradients(self.spec, self.reduction)[self.gradient_input]
-        per_row_loss = evaluation.per_sample.reshape(evaluation.per_sample.shape[0], -1).sum(axis=1)
+        per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
         stats = GradientStats.of(gradient, top=self.top, row_ids=row_ids, row_losses=per_row_loss)
         self.stats = stats if self.stats is None else self.stats.merge(stats)
         self.aggregate = self.aggregate.merge(evaluation.aggregate)
@@ -100,8 +100,9 @@ class StreamReducer:
         return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradient, kept))
 
     def result(self) -> StreamResult:
-        if self.stats is None:
-            raise InputError("no rows to reduce")
+        if self.stats is None or self.rows_omitted == self.rows:
+            raise InputError("no rows to reduce" if self.stats is None else
+                             "every row has a NaN or infinite value: nothing left after --nan-policy omit")
         if self.reduction == "none":
             value, factor = None, 1.0
         else:
@@ -119,3 +120,8 @@ def _restore_rows(values: np.ndarray, kept: np.ndarray | None) -> np.ndarray:
     full = np.full((kept.size, *values.shape[1:]), np.nan)
     full[kept] = values
     return full
+
+
+def _by_row(values: np.ndarray) -> np.ndarray:
+    """[N, ...] as [N, elements per row], also for N = 0."""
+    return values.reshape(values.shape[0], int(np.prod(values.shape[1:], dtype=np.int64)))

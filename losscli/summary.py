@@ -41,6 +41,8 @@ class GradientStats:
         Rows are numbered row_offset + i, or row_ids[i] when given (rows left after dropping
         some); row_losses, when given, are kept beside the top rows as their loss.
         """
+        if gradient.size == 0:
+            return cls(0.0, 0.0, 0, 0, 0.0, 0, (), (), top)
         rows = gradient.reshape(gradient.shape[0], -1) if gradient.ndim else gradient.reshape(1, 1)
         row_norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
         ids = np.arange(rows.shape[0]) + row_offset if row_ids is None else np.asarray(row_ids)
@@ -58,6 +60,8 @@ class GradientStats:
         )
 
     def merge(self, other: GradientStats) -> GradientStats:
+        if other.count == 0 or self.count == 0:
+            return self if other.count == 0 else other
         first_max = self.max_abs >= other.max_abs
         rows = sorted(self.top_rows + other.top_rows, key=lambda pair: (-pair[1], pair[0]))[: self.top]
         return GradientStats(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from enum import Enum
 from typing import Annotated
@@ -9,11 +10,11 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..engine import compute as compute_loss
+from ..engine import check_reduction
 from ..errors import InputError, LossCliError
 from ..registry import get_loss
 from ..render.compute import print_report, report
-from ..summary import GradientStats
+from ..stream import StreamReducer
 from .common import (
     EXIT_CHECK_FAILED,
     FormatOption,
@@ -25,7 +26,7 @@ from .common import (
     stderr,
     stdout,
 )
-from .inputs import load_inputs
+from .inputs import input_batches
 
 
 class Reduction(str, Enum):
@@ -69,6 +70,9 @@ def compute(
     nan_policy: Annotated[NanPolicy, typer.Option(
         help="NaN/inf inputs: raise an error, omit their rows, or propagate to the result.")] = NanPolicy.raise_,
     top: Annotated[int, typer.Option(min=0, help="How many rows of largest gradient to list.")] = 5,
+    group_by: Annotated[str | None, typer.Option(
+        "--group-by", metavar="[FILE:]COLUMN",
+        help="The value per slice: a column of the first input's file, or FILE:COLUMN.")] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Compute a loss over predictions and targets read from files.
@@ -84,7 +88,8 @@ def compute(
     from .. import io
 
     spec = get_loss(loss)
-    params = parse_params(param)
+    params = spec.resolve_params(parse_params(param))
+    check_reduction(spec, reduction.value)
     if reduction is Reduction.none and (fail_above is not None or fail_below is not None):
         raise LossCliError("--fail-above/--fail-below need a single value: use --reduction mean or sum")
     if per_sample is not None and gradient is not None and os.path.realpath(per_sample) == os.path.realpath(gradient):
@@ -93,30 +98,72 @@ def compute(
         if output is not None:
             io.file_format(output)  # an unknown extension fails before any file is written
             io.check_output_path(output, [*inputs, *([weights] if weights else [])])
-    loaded = load_inputs(spec, inputs, header=not no_header, col_selectors=col,
-                         target_format=target_format.value if target_format else None, weights=weights)
-    try:
-        result = compute_loss(spec, loaded.arrays, params=params, reduction=reduction.value,
-                              weights=loaded.weights, nan_policy=nan_policy.value)
-    except InputError as error:
-        raise LossCliError(loaded.explain(error)) from None
-    gradient_input = spec.differentiable_inputs[0]
-    stats = GradientStats.of(result.gradients[gradient_input], top=top)
+    batches = input_batches(spec, inputs, header=not no_header, col_selectors=col, weights=weights,
+                            target_format=target_format.value if target_format else None, group_by=group_by)
+    reducer = StreamReducer(spec, params, reduction.value, nan_policy=nan_policy.value, top=top)
+    with contextlib.ExitStack() as stack:
+        writers = _Writers(stack, per_sample, gradient)
+        per_sample_values = []
+        for batch, loaded in _with_progress(batches, quiet):
+            try:
+                output = reducer.add(batch)
+            except InputError as error:
+                raise LossCliError(loaded.explain(error)) from None
+            writers.append(output, loaded.tables[reducer.gradient_input].columns)
+            if reduction is Reduction.none and not quiet:
+                per_sample_values.append(output.per_sample)
+        result = reducer.result()
+        writers.finish(result.gradient_factor)
     gate = _gate(result.value, fail_above, fail_below)
-    data = report(result, stats, gradient_input, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)),
-                  gate)
-    if per_sample is not None:
-        values = _restore_rows(result.per_sample, result.kept_rows)
-        io.write_array(per_sample, values, _per_sample_columns(values))
-    if gradient is not None:
-        columns = [f"grad_{name}" for name in loaded.tables[gradient_input].columns] or None
-        io.write_array(gradient, _restore_rows(result.gradients[gradient_input], result.kept_rows), columns)
+    data = report(result, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)), gate,
+                  np.concatenate(per_sample_values) if per_sample_values else None)
     if not quiet:
         print_report(stdout, data, output_format.value)
     if gate and not gate["passed"]:
         if not quiet:
             stderr.print(f"losscli: gate failed: {spec.name} = {result.value:.6g} {gate['reason']}", markup=False)
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+class _Writers:
+    """--per-sample and --gradient files, written batch by batch and completed at the end."""
+
+    def __init__(self, stack: contextlib.ExitStack, per_sample: str | None, gradient: str | None):
+        from .. import io
+
+        self.per_sample = stack.enter_context(io.ArrayStreamWriter(per_sample)) if per_sample else None
+        self.gradient = stack.enter_context(io.ArrayStreamWriter(gradient)) if gradient else None
+        self.gradient_columns = None
+
+    def append(self, output, input_columns) -> None:
+        if self.per_sample is not None:
+            self.per_sample.append(output.per_sample)
+        if self.gradient is not None:
+            self.gradient.append(output.gradient)
+            self.gradient_columns = [f"grad_{name}" for name in input_columns] or None
+
+    def finish(self, gradient_factor: float) -> None:
+        if self.per_sample is not None:
+            self.per_sample.finish(1.0, _per_sample_columns(self.per_sample.row_shape))
+        if self.gradient is not None:
+            self.gradient.finish(gradient_factor, self.gradient_columns)
+
+
+def _with_progress(batches, quiet: bool):
+    """Batches, with a transient progress line on stderr for long inputs in a terminal."""
+    if quiet or not stderr.is_terminal:
+        yield from batches
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr,
+                  transient=True) as progress:
+        task = progress.add_task("reading", total=None)
+        rows = 0
+        for batch, loaded in batches:
+            rows += next(iter(batch.arrays.values())).shape[0]
+            progress.update(task, description=f"{rows:,} rows")
+            yield batch, loaded
 
 
 def _sources(inputs: list[str], spec) -> list[str]:
@@ -135,16 +182,7 @@ def _gate(value, fail_above: float | None, fail_below: float | None) -> dict | N
     return {"fail_above": fail_above, "fail_below": fail_below, "passed": reason is None, "reason": reason}
 
 
-def _per_sample_columns(values: np.ndarray) -> list[str]:
+def _per_sample_columns(row_shape) -> list[str]:
     """"loss" for one value per row; loss_1..loss_k for [N, D] or [B, T] per-sample losses."""
-    width = int(np.prod(values.shape[1:], dtype=np.int64))
+    width = int(np.prod(row_shape or (), dtype=np.int64))
     return ["loss"] if width == 1 else [f"loss_{i + 1}" for i in range(width)]
-
-
-def _restore_rows(values: np.ndarray, kept: np.ndarray | None) -> np.ndarray:
-    """Per-row output aligned with the input file: NaN in rows that --nan-policy omit dropped."""
-    if kept is None:
-        return values
-    full = np.full((kept.size, *values.shape[1:]), np.nan)
-    full[kept] = values
-    return full

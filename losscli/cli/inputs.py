@@ -7,7 +7,7 @@ library InputError into a message that names the file, column and row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import InputError, LossCliError
 from ..spec import Domain, LossSpec
+from ..stream import Batch
 
 KNOWN_EXTENSIONS = (".csv", ".parquet", ".npy")
 
@@ -102,6 +103,117 @@ def load_inputs(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
     if weights is not None:
         loaded.weights, tables["weights"] = _read_weights(weights, sources, table_of)
     return loaded
+
+
+def input_batches(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
+                  col_selectors: Sequence[str] | None = None, target_format: str | None = None,
+                  weights: str | None = None, group_by: str | None = None, batch_rows: int | None = None,
+                  stdin=None) -> Iterator[tuple[Batch, LoadedInputs]]:
+    """The inputs as aligned batches of rows, each file read once, in bounded memory.
+
+    Inputs from different files advance in lock-step; a file that ends before the others is a
+    row-count mismatch naming every file and its total rows. Yields each batch with its tables
+    (for error locations).
+    """
+    from .. import io
+    from ..io.batches import DEFAULT_BATCH_ROWS, iter_tables
+
+    selectors = parse_selectors(col_selectors, spec)
+    sources = assign_paths(spec, paths, selectors)
+    if [*paths, weights].count("-") > 1:
+        raise LossCliError("only one input can be read from stdin ('-'); give the others as files")
+    weights_path = weights if weights is not None and _is_file_name(weights) else None
+    files = list(dict.fromkeys([*sources.values(), *([weights_path] if weights_path else [])]))
+    readers = {path: iter_tables(path, header=header, batch_rows=batch_rows or DEFAULT_BATCH_ROWS, stdin=stdin)
+               for path in files}
+    labels = _group_labels(group_by, sources, header)
+    first_row = 0
+    for pieces in _aligned(readers, sources):
+        tables = {name: io.select_columns(pieces[path], selectors[name]) if name in selectors else pieces[path]
+                  for name, path in sources.items()}
+        loaded = LoadedInputs(_shaped(spec, tables, target_format), tables)
+        if weights is not None:
+            table = pieces[weights_path] if weights_path else io.select_columns(pieces[files[0]], weights)
+            loaded.weights, tables["weights"] = _weight_column(table), table
+        rows = pieces[files[0]].rows
+        batch_labels = None if labels is None else labels[first_row:first_row + rows]
+        yield Batch(loaded.arrays, loaded.weights, batch_labels, first_row), loaded
+        first_row += rows
+    if labels is not None and labels.shape[0] != first_row:
+        raise LossCliError(f"row-count mismatch: --group-by {group_by} has {labels.shape[0]} rows, "
+                           f"the inputs {first_row}")
+
+
+def _is_file_name(value: str) -> bool:
+    return value == "-" or Path(value).suffix.lower() in KNOWN_EXTENSIONS or any(c in value for c in "*?[/")
+
+
+def _group_labels(group_by: str | None, sources: dict[str, str], header: bool):
+    """--group-by COLUMN (of the first input's file) or FILE:COLUMN, read whole (text allowed)."""
+    if group_by is None:
+        return None
+    from .. import io
+
+    path, sep, column = group_by.rpartition(":")
+    if not sep or not _is_file_name(path):
+        path, column = next(iter(sources.values())), group_by
+    return io.read_column(path, column, header=header)
+
+
+def _aligned(readers: dict, sources: dict[str, str]) -> Iterator[dict]:
+    """Equal-length slices of every reader's tables, until all end together."""
+    pending = dict.fromkeys(readers)
+    delivered = dict.fromkeys(readers, 0)
+    while True:
+        for path, reader in readers.items():
+            while pending[path] is None or pending[path].rows == 0:
+                pending[path] = next(reader, None)
+                if pending[path] is None:
+                    break
+        ended = [path for path in readers if pending[path] is None]
+        if len(ended) == len(readers):
+            return
+        if ended:
+            totals = {path: delivered[path] + (0 if pending[path] is None else pending[path].rows)
+                      + sum(table.rows for table in readers[path]) for path in readers}
+            raise LossCliError(_count_mismatch(totals, sources))
+        rows = min(table.rows for table in pending.values())
+        yield {path: _slice(table, 0, rows) for path, table in pending.items()}
+        pending = {path: _slice(table, rows, table.rows) for path, table in pending.items()}
+        delivered = {path: count + rows for path, count in delivered.items()}
+
+
+def _count_mismatch(totals: dict[str, int], sources: dict[str, str]) -> str:
+    names = {path: next((name for name, source in sources.items() if source == path), "weights")
+             for path in totals}
+    counts = ", ".join(f"{names[path]} has {count} rows ({path})" for path, count in totals.items())
+    return f"row-count mismatch: {counts}"
+
+
+def _slice(table, start: int, stop: int):
+    from dataclasses import replace
+
+    return replace(table, values=table.values[start:stop], first_row=table.first_row + start)
+
+
+def _shaped(spec, tables, target_format):
+    from .. import io
+
+    arrays = {name: io.as_input_array(table) for name, table in tables.items()}
+    try:
+        return shape_arrays(spec, arrays, target_format)
+    except InputError as error:
+        table = tables.get(error.input_name)
+        raise LossCliError(f"{table.source}: {error}" if table else str(error)) from None
+
+
+def _weight_column(table) -> np.ndarray:
+    from .. import io
+
+    values = io.as_input_array(table)
+    if values.ndim != 1:
+        raise LossCliError(f"{table.source}: --weights needs one column of sample weights, got {values.shape[1]}")
+    return values
 
 
 def _read_weights(weights: str, sources: dict[str, str], table_of):

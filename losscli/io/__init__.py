@@ -6,7 +6,8 @@ package (and ``losscli --help``) stays light.
 
 from .readers import FORMATS, file_format, read_column, read_table
 from .table import STDIN, FileError, Table, as_input_array, describe_location, format_location, select_columns
-from .writers import check_output_path, write_array
+from .writers import ArrayStreamWriter, check_output_path, write_array
 
-__all__ = ["FORMATS", "STDIN", "FileError", "Table", "as_input_array", "check_output_path", "describe_location",
-           "file_format", "format_location", "read_column", "read_table", "select_columns", "write_array"]
+__all__ = ["FORMATS", "STDIN", "ArrayStreamWriter", "FileError", "Table", "as_input_array", "check_output_path",
+           "describe_location", "file_format", "format_location", "read_column", "read_table", "select_columns",
+           "write_array"]

@@ -35,7 +35,7 @@ def expand_paths(path: str) -> list[str]:
         shards = sorted(os.path.join(path, name) for name in os.listdir(path)
                         if os.path.splitext(name)[1].lower() in FORMATS and not name.startswith("."))
         if not shards:
-            raise FileError(path, "directory holds no .csv, .parquet or .npy files")
+            raise FileError(path, "is a directory with no .csv, .parquet or .npy files in it")
         return shards
     return [path]
 

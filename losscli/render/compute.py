@@ -7,7 +7,8 @@ JSON contract (``--format json``), rows 1-based data rows of the input files::
      "rows_omitted": 0,
      "gradient": {"input": "pred", "l2_norm": ..., "mean": ..., "max_abs": ..., "max_abs_row": 4,
                   "max_abs_position": [], "zero_share": ..., "top_rows": [{"row": 4, "l2_norm": ..., "loss": ...}]},
-     "gate": null | {"fail_above": ..., "fail_below": ..., "passed": true, "reason": null}}
+     "gate": null | {"fail_above": ..., "fail_below": ..., "passed": true, "reason": null},
+     "groups": [{"group": "a", "n": ..., "weight_total": ..., "value": ...}, ...]   (with --group-by only)}
 
 With ``--reduction none`` "value" is the list of per-sample values (nested for [N, D] or [B, T]).
 """
@@ -21,37 +22,36 @@ from .common import csv_text, format_number, markdown_table, print_rows, rich_ta
 
 SUMMARY_COLUMNS = ("field", "value")
 TOP_COLUMNS = ("row", "gradient_l2", "loss", "loss_share")
+GROUP_COLUMNS = ("group", "n", "weight_total", "value")
 MAX_TABLE_ROWS = 50
 VALUE_DIGITS = 10
 
 
-def report(result, stats, gradient_input: str, sources: dict[str, str], gate: dict | None) -> dict:
-    """The JSON-ready report of one compute run."""
-    row_number = _row_numbering(result.kept_rows)
-    row_losses = result.per_sample.reshape(result.per_sample.shape[0], -1).sum(axis=1)
-    total = float(np.sum(row_losses))
-    gradient = stats.as_dict()
-    gradient["max_abs_row"] = row_number(gradient["max_abs_row"])
+def report(result, sources: dict[str, str], gate: dict | None, per_sample_values=None) -> dict:
+    """The JSON-ready report of one compute run (a :class:`losscli.stream.StreamResult`)."""
+    gradient = result.gradient.as_dict()
+    gradient["max_abs_row"] += 1
     gradient["top_rows"] = [
-        {"row": row_number(item["row"]), "l2_norm": item["l2_norm"], "loss": float(row_losses[item["row"]]),
-         "loss_share": float(row_losses[item["row"]] / total) if total else None}
+        {"row": item["row"] + 1, "l2_norm": item["l2_norm"], "loss": item["loss"],
+         "loss_share": item["loss"] / result.total_loss if result.total_loss else None}
         for item in gradient["top_rows"]
     ]
-    value = result.value.tolist() if isinstance(result.value, np.ndarray) else result.value
-    return {
-        "loss": result.spec.name, "value": value, "reduction": result.reduction, "n": result.n,
-        "weight_total": result.aggregate.weight_total, "params": dict(result.params), "inputs": sources,
-        "rows_omitted": 0 if result.kept_rows is None else int(np.count_nonzero(~result.kept_rows)),
-        "gradient": {"input": gradient_input, **gradient}, "gate": gate,
+    value = result.value if per_sample_values is None else per_sample_values.tolist()
+    data = {
+        "loss": result.spec.name, "value": value, "reduction": result.reduction, "n": result.aggregate.count,
+        "weight_total": result.aggregate.weight_total, "params": _plain(result.params), "inputs": sources,
+        "rows_omitted": result.rows_omitted, "gradient": {"input": result.gradient_input, **gradient},
+        "gate": gate,
     }
+    if result.groups is not None:
+        data["groups"] = [{"group": group.label, "n": group.n, "weight_total": group.aggregate.weight_total,
+                           "value": group.value} for group in result.groups]
+    return data
 
 
-def _row_numbering(kept):
-    """0-based row of the (possibly NaN-filtered) arrays -> 1-based data row of the file."""
-    if kept is None:
-        return lambda row: int(row) + 1
-    original = np.flatnonzero(kept)
-    return lambda row: int(original[row]) + 1
+def _plain(params: dict) -> dict:
+    """Parameters as JSON values: vector parameters (tuples) as lists."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in params.items()}
 
 
 def summary_rows(data: dict) -> list[dict]:
@@ -89,6 +89,10 @@ def print_report(console: Console, data: dict, fmt: str) -> None:
             rows = rows[:MAX_TABLE_ROWS]
         print_rows(console, rows, columns, fmt, title=f"{data['loss']} per sample")
         return
+    groups = _group_rows(data)
+    if fmt == "csv" and groups:
+        console.out(csv_text(groups, GROUP_COLUMNS), end="")
+        return
     if fmt == "csv":
         gradient = data["gradient"]
         row = {"loss": data["loss"], "value": data["value"], "reduction": data["reduction"], "n": data["n"],
@@ -102,15 +106,28 @@ def print_report(console: Console, data: dict, fmt: str) -> None:
     if fmt == "markdown":
         console.out(f"### {data['loss']} = {format_number(data['value'], VALUE_DIGITS)}\n")
         console.out(markdown_table(summary_rows(data), SUMMARY_COLUMNS))
+        if groups:
+            console.out(f"\nPer {data['loss']} group:\n")
+            console.out(markdown_table(groups, GROUP_COLUMNS))
         if top:
             console.out("\nRows with the largest gradient:\n")
             console.out(markdown_table([_top_row(item) for item in top], TOP_COLUMNS))
         return
     console.print(rich_table(summary_rows(data), SUMMARY_COLUMNS, title=f"{data['loss']} = "
                              f"{format_number(data['value'], VALUE_DIGITS)}"))
+    if groups:
+        console.print(rich_table(groups, GROUP_COLUMNS, title="Per group"))
     if top:
         console.print(rich_table([_top_row(item) for item in top], TOP_COLUMNS,
                                  title="Rows with the largest gradient (the samples that drive training)"))
+
+
+def _group_rows(data: dict) -> list[dict]:
+    """One row per --group-by slice, then the overall value as group "(all)"."""
+    if not data.get("groups"):
+        return []
+    overall = {"group": "(all)", "n": data["n"], "weight_total": data["weight_total"], "value": data["value"]}
+    return [*data["groups"], overall]
 
 
 def _top_row(item: dict) -> dict:

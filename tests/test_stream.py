@@ -1,0 +1,185 @@
+"""Streaming: a file reduced batch by batch equals the whole array, in every output.
+
+The reducer is checked against losscli.compute on random splits; the CLI is run with the
+streaming threshold forced to 0 and tiny batches, against the same command read whole.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import losscli
+from losscli.cli import app
+from losscli.groups import groups_of
+from losscli.io import batches
+from losscli.stream import Batch, StreamReducer
+
+REL = 1e-12
+
+
+def split_points(rng, rows, pieces):
+    return np.sort(rng.choice(np.arange(1, rows), size=pieces - 1, replace=False))
+
+
+def reduce_in_batches(spec, arrays, params, reduction, weights=None, labels=None, nan_policy="raise", pieces=4):
+    rng = np.random.default_rng(7)
+    rows = next(iter(arrays.values())).shape[0]
+    reducer = StreamReducer(spec, params, reduction, nan_policy=nan_policy, top=3)
+    gradients = []
+    cuts = list(split_points(rng, rows, pieces))
+    for start, stop in zip([0, *cuts], [*cuts, rows], strict=True):
+        batch = Batch({name: array[start:stop] for name, array in arrays.items()},
+                      None if weights is None else weights[start:stop],
+                      None if labels is None else labels[start:stop], start)
+        gradients.append(reducer.add(batch).gradient)
+    result = reducer.result()
+    return result, np.concatenate(gradients) * result.gradient_factor
+
+
+@pytest.mark.parametrize("name", ["mse", "huber", "bce_logits", "softmax_cross_entropy", "triplet", "infonce",
+                                  "lm_nll", "perplexity"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_batches_equal_the_whole(name, reduction):
+    spec = losscli.get_loss(name)
+    if reduction not in spec.reductions:
+        pytest.skip(f"{name} has no {reduction}")
+    params = spec.defaults()
+    arrays = spec.sample(np.random.default_rng(3), 40, params)
+    weights = np.random.default_rng(4).uniform(0.1, 2.0, 40)
+    labels = np.array(["a", "b", "c", "b"] * 10, dtype=object)
+    whole = losscli.compute(spec, arrays, params=params, reduction=reduction, weights=weights)
+    streamed, gradient = reduce_in_batches(spec, arrays, params, reduction, weights, labels)
+    first = spec.differentiable_inputs[0]
+    assert streamed.value == pytest.approx(whole.value, rel=REL)
+    np.testing.assert_allclose(gradient, whole.gradients[first], rtol=1e-12, atol=1e-15)
+    norm = float(np.sqrt(np.sum(whole.gradients[first] ** 2)))
+    assert streamed.gradient.as_dict()["l2_norm"] == pytest.approx(norm, rel=1e-12)
+    whole_rows = np.sqrt((whole.gradients[first].reshape(40, -1) ** 2).sum(axis=1))
+    assert [row for row, *_ in streamed.gradient.top_rows] == list(np.argsort(-whole_rows, kind="stable")[:3])
+    expected_groups = {group.label: group.value for group in groups_of(whole, labels)}
+    assert {group.label: group.value for group in streamed.groups} == pytest.approx(expected_groups, rel=REL)
+
+
+def test_group_values_equal_each_slice_alone():
+    spec = losscli.get_loss("softmax_cross_entropy")
+    arrays = spec.sample(np.random.default_rng(5), 30, spec.defaults())
+    labels = np.array(["x", "y", "z"] * 10, dtype=object)
+    whole = losscli.compute(spec, arrays)
+    for group in groups_of(whole, labels):
+        mask = labels == group.label
+        alone = losscli.compute(spec, {name: array[mask] for name, array in arrays.items()})
+        assert group.value == pytest.approx(alone.value, rel=REL)
+        assert group.n == int(mask.sum())
+
+
+def test_omitted_rows_keep_their_original_row_numbers():
+    pred = np.array([1.0, np.nan, 3.0, 10.0, 2.0, np.nan])
+    target = np.zeros(6)
+    spec = losscli.get_loss("mse")
+    result, _ = reduce_in_batches(spec, {"pred": pred, "target": target}, {}, "mean", nan_policy="omit", pieces=3)
+    assert result.rows_omitted == 2
+    assert result.value == pytest.approx((1 + 9 + 100 + 4) / 4)
+    # row 3 (0-based) holds 10: the largest gradient 2·10/4, and the max |g| row
+    assert result.gradient.max_row == 3
+    assert result.gradient.top_rows[0][:2] == (3, pytest.approx(5.0))
+
+
+@pytest.fixture
+def big_files(tmp_path, monkeypatch):
+    """Files that the CLI streams in batches of 7 rows (threshold forced to 0)."""
+    rng = np.random.default_rng(11)
+    rows = 50
+    target = rng.normal(size=rows)
+    pred = target + rng.normal(size=rows)
+    pred[31] = 40.0  # the outlier, in the fifth batch
+    segment = np.array(["north", "south"])[rng.integers(0, 2, rows)]
+    pq.write_table(pa.table({"yhat": pred, "y": target, "w": rng.uniform(0.5, 2, rows), "segment": segment}),
+                   tmp_path / "eval.parquet", row_group_size=11)
+    np.savetxt(tmp_path / "pred.csv", pred, header="pred", comments="", fmt="%.17g")
+    np.savetxt(tmp_path / "target.csv", target, header="target", comments="", fmt="%.17g")
+    return tmp_path
+
+
+def run(*args):
+    result = CliRunner().invoke(app, [str(arg) for arg in args])
+    return result
+
+
+def streamed(monkeypatch, *args):
+    monkeypatch.setattr(batches, "STREAM_BYTES", 0)
+    monkeypatch.setattr(batches, "CSV_BLOCK_BYTES", 64)
+    monkeypatch.setattr(batches, "DEFAULT_BATCH_ROWS", 7)
+    return run(*args)
+
+
+@pytest.mark.parametrize("format_args", [["--format", "json"]])
+def test_cli_streaming_equals_whole_file(big_files, monkeypatch, format_args):
+    args = ["compute", "huber", big_files / "eval.parquet", "--col", "pred=yhat", "--col", "target=y",
+            "--weights", "w", "--group-by", "segment", *format_args]
+    whole = json.loads(run(*args).stdout)
+    stream = json.loads(streamed(monkeypatch, *args).stdout)
+    assert stream["value"] == pytest.approx(whole["value"], rel=REL)
+    assert [r["row"] for r in stream["gradient"]["top_rows"]] == [r["row"] for r in whole["gradient"]["top_rows"]]
+    assert stream["gradient"]["l2_norm"] == pytest.approx(whole["gradient"]["l2_norm"], rel=REL)
+    assert [g["value"] for g in stream["groups"]] == pytest.approx([g["value"] for g in whole["groups"]], rel=REL)
+
+
+def test_cli_streams_csv_files_in_lock_step_and_writes_outputs(big_files, monkeypatch, tmp_path):
+    gradient_file = tmp_path / "grad.npy"
+    per_sample_file = tmp_path / "loss.parquet"
+    result = streamed(monkeypatch, "compute", "mse", big_files / "pred.csv", big_files / "target.csv",
+                      "--gradient", gradient_file, "--per-sample", per_sample_file, "--format", "json")
+    assert result.exit_code == 0, result.output
+    pred = np.loadtxt(big_files / "pred.csv", skiprows=1)
+    target = np.loadtxt(big_files / "target.csv", skiprows=1)
+    assert json.loads(result.stdout)["value"] == pytest.approx(np.mean((pred - target) ** 2), rel=REL)
+    np.testing.assert_allclose(np.load(gradient_file), 2 * (pred - target) / pred.size, rtol=1e-13)
+    np.testing.assert_allclose(pq.read_table(per_sample_file).column("loss").to_numpy(), (pred - target) ** 2,
+                               rtol=1e-13)
+
+
+def test_cli_streaming_row_count_mismatch_counts_every_row(big_files, monkeypatch):
+    short = big_files / "short.csv"
+    short.write_text("target\n" + "\n".join(["0.5"] * 23) + "\n")
+    result = streamed(monkeypatch, "compute", "mse", big_files / "pred.csv", short)
+    assert result.exit_code == 2
+    assert "pred has 50 rows" in result.stderr and "target has 23 rows" in result.stderr
+
+
+def test_cli_streaming_error_names_the_row_and_line_of_the_file(big_files, monkeypatch):
+    values = ["0.5"] * 50
+    values[44] = "nan"
+    (big_files / "target_nan.csv").write_text("target\n" + "\n".join(values) + "\n")
+    result = streamed(monkeypatch, "compute", "mse", big_files / "pred.csv", big_files / "target_nan.csv")
+    assert result.exit_code == 2
+    assert "target_nan.csv: column 'target', row 45 (line 46): expected finite values" in result.stderr
+
+
+def test_cli_reads_a_directory_and_a_glob_of_shards_in_order(tmp_path):
+    rng = np.random.default_rng(2)
+    pred, target = rng.normal(size=30), rng.normal(size=30)
+    for name, values in (("preds", pred), ("targets", target)):
+        (tmp_path / name).mkdir()
+        for shard, start in enumerate(range(0, 30, 10)):
+            pq.write_table(pa.table({name: values[start:start + 10]}), tmp_path / name / f"part-{shard}.parquet")
+    expected = np.mean(np.abs(pred - target))
+    by_directory = run("compute", "mae", tmp_path / "preds", tmp_path / "targets", "--format", "json")
+    by_glob = run("compute", "mae", str(tmp_path / "preds" / "*.parquet"), str(tmp_path / "targets" / "*.parquet"),
+                  "--format", "json")
+    assert json.loads(by_directory.stdout)["value"] == pytest.approx(expected, rel=REL)
+    assert json.loads(by_glob.stdout)["value"] == pytest.approx(expected, rel=REL)
+
+
+def test_cli_group_by_a_column_of_another_file(tmp_path):
+    (tmp_path / "groups.csv").write_text("region\nA\nB\nA\nB\n")
+    result = run("compute", "mse", "sample_data/outliers_pred.csv", "sample_data/outliers_target.csv",
+                 "--group-by", f"{tmp_path / 'groups.csv'}:region", "--format", "json")
+    groups = {g["group"]: g["value"] for g in json.loads(result.stdout)["groups"]}
+    # rows 1, 3: residuals 0.5, 0.5 -> 0.25; rows 2, 4: 0.5 and -96 -> (0.25 + 9216) / 2
+    assert groups == {"A": pytest.approx(0.25), "B": pytest.approx(4608.125)}
