@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 
 from .errors import UnknownLossError
-from .losses import classification, embedding, likelihood, margin, regression, sequence
+from .losses import categorical, classification, embedding, focal, likelihood, margin, regression, robust, sequence
 from .spec import LossSpec
 
-LOSSES: tuple[LossSpec, ...] = (*regression.SPECS, *likelihood.SPECS, *classification.SPECS, *margin.SPECS,
-                                *embedding.SPECS, *sequence.SPECS)
+LOSSES: tuple[LossSpec, ...] = (*regression.SPECS, *robust.SPECS, *likelihood.SPECS, *classification.SPECS,
+                                *categorical.SPECS, *focal.SPECS, *margin.SPECS, *embedding.SPECS, *sequence.SPECS)
 
 
 def _normalise(name: str) -> str:

@@ -37,6 +37,12 @@ class Domain(str, Enum):
     CLASS_DISTRIBUTION = "class probabilities, rows summing to 1"
     CLASS_TARGET = "class ids in [0, C) or rows of C class probabilities"
     TOKEN_IDS = "token ids in [0, V)"
+    NONNEGATIVE = "real >= 0"
+    POSITIVE = "real > 0"
+    ABOVE_MINUS_ONE = "real > -1"
+    SIGNED_LABEL = "label +1 or -1 (0 is read as -1)"
+    LOG_DISTRIBUTION = "log class probabilities, rows whose exp sums to 1"
+    CLASS_DISTRIBUTION_OR_LOG = "class probabilities, rows summing to 1 (their logs with log_target)"
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,8 @@ class ParamSpec:
         if self.kind == "bool":
             return self._parse_bool(raw)
         if self.kind == "vector":
+            if raw is None or raw == ():
+                return None  # "not given", e.g. no class weights
             return tuple(self._parse_number(item) for item in _vector_items(self.name, raw))
         return self._parse_number(raw)
 

@@ -18,6 +18,10 @@ from .spec import Domain, LossSpec
 NAN_POLICIES = ("raise", "omit", "propagate")
 # Tolerance for rows of probabilities read back from text files with rounded digits.
 ROW_SUM_TOLERANCE = 1e-3
+# Half-line domains: (lower bound, whether the bound itself is allowed, message).
+_LOWER_BOUNDS = {Domain.NONNEGATIVE: (0.0, True, "expected values >= 0"),
+                 Domain.POSITIVE: (0.0, False, "expected values > 0"),
+                 Domain.ABOVE_MINUS_ONE: (-1.0, False, "expected values > -1")}
 
 
 def as_arrays(spec: LossSpec, inputs: Sequence | Mapping) -> dict[str, np.ndarray]:
@@ -120,8 +124,6 @@ def omit_nonfinite_rows(arrays: dict[str, np.ndarray], weights: np.ndarray | Non
     kept = np.ones(rows, dtype=bool)
     for array in [*arrays.values(), *([] if weights is None else [np.asarray(weights, dtype=np.float64)])]:
         kept &= np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1)
-    if not kept.any():
-        raise InputError("every row has a NaN or infinite value: nothing left after --nan-policy omit")
     return ({name: array[kept] for name, array in arrays.items()},
             None if weights is None else np.asarray(weights, dtype=np.float64)[kept], kept)
 
@@ -147,12 +149,32 @@ def check_domains(spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapp
             _check_row_sums(array, name, "one-hot or probability rows must sum to 1")
         elif domain in (Domain.CLASS_TARGET, Domain.TOKEN_IDS):
             _check_class_ids(array, name, scores.shape[-1], ignore_index)
+        elif domain in _LOWER_BOUNDS:
+            bound, inclusive, message = _LOWER_BOUNDS[domain]
+            _fail_at(array, name, (array < bound) if inclusive else (array <= bound), message)
+        elif domain is Domain.SIGNED_LABEL:
+            _fail_at(array, name, ~np.isin(array, (-1.0, 0.0, 1.0)) & ~np.isnan(array),
+                     "expected labels +1 or -1 (or 1 and 0)")
+        elif domain in (Domain.LOG_DISTRIBUTION, Domain.CLASS_DISTRIBUTION_OR_LOG):
+            log = domain is Domain.LOG_DISTRIBUTION or bool((params or {}).get("log_target"))
+            _check_distribution(array, name, log)
 
 
 def _check_row_sums(array, name, hint):
     row_sums = array.sum(axis=-1)
     bad = np.abs(row_sums - 1.0) > ROW_SUM_TOLERANCE
     _fail_at(row_sums, name, bad, "expected a row of class probabilities summing to 1", hint)
+
+
+def _check_distribution(array, name, log):
+    """Rows of class probabilities, or of their logs: values <= 0 whose exp sums to 1."""
+    if not log:
+        _fail_at(array, name, (array < 0) | (array > 1), "expected probabilities in [0, 1]")
+        _check_row_sums(array, name, None)
+        return
+    hint = "log-probabilities (log_softmax of logits): exp of each row sums to 1"
+    _fail_at(array, name, array > 0, "expected log-probabilities <= 0", hint)
+    _check_row_sums(np.exp(array), name, hint)
 
 
 def _check_class_ids(array, name, num_classes, ignore_index=None):

@@ -81,7 +81,41 @@ def main():
     table = pa.table({"id": [f"s{i:02d}" for i in range(40)], "yhat": yhat, "y": y,
                       "weight": np.round(rng.uniform(0.5, 2.0, 40), 2), "segment": np.arange(40) % 3})
     pq.write_table(table, HERE / "eval.parquet")
+    make_likelihood_samples()
+    make_distribution_samples()
 
+
+def make_likelihood_samples():
+    """Counts, a Gaussian mean and variance, and claims with exact zeros: poisson_nll, gaussian_nll, tweedie."""
+    rng = np.random.default_rng(606)  # its own stream: the files above stay byte-identical
+    rate = np.exp(rng.normal(1.0, 0.8, ROWS))
+    write_csv("counts_target.csv", ["count"], rng.poisson(rate), fmt="%d")
+    write_csv("counts_log_rate.csv", ["log_rate"], np.round(np.log(rate) + rng.normal(0, 0.3, ROWS), 4))
+
+    target = np.round(rng.normal(5, 2, ROWS), 4)
+    var = np.round(rng.uniform(0.25, 4.0, ROWS), 4)
+    write_csv("gaussian_target.csv", ["target"], target)
+    write_csv("gaussian_mean.csv", ["mean"], np.round(target + rng.normal(0, 1, ROWS) * np.sqrt(var), 4))
+    write_csv("gaussian_var.csv", ["var"], var)
+
+    expected = np.round(np.exp(rng.normal(5, 0.5, ROWS)), 2)
+    claims = np.where(rng.random(ROWS) < 0.4, 0.0, np.round(expected * rng.gamma(2.0, 0.8, ROWS), 2))
+    write_csv("claims_pred.csv", ["expected"], expected)
+    write_csv("claims_target.csv", ["claim"], claims)
+
+
+
+def make_distribution_samples():
+    """A student's log-probabilities and a teacher's probabilities (two rows one-hot): kl_div."""
+    rng = np.random.default_rng(707)  # its own stream: the files above stay byte-identical
+    classes = 3
+    teacher = rng.normal(0, 1.5, (ROWS, classes))
+    student = teacher + rng.normal(0, 0.7, (ROWS, classes))
+    log_pred = student - np.log(np.exp(student).sum(1, keepdims=True))
+    target = np.exp(teacher) / np.exp(teacher).sum(1, keepdims=True)
+    target[[2, 7]] = np.eye(classes)[[0, 2]]  # one-hot rows: 0·log 0 = 0
+    write_csv("kl_log_pred.csv", [f"log_q_{c}" for c in range(classes)], log_pred, fmt="%.9f")
+    write_csv("kl_target.csv", [f"p_{c}" for c in range(classes)], target, fmt="%.9f")
 
 if __name__ == "__main__":
     main()

@@ -570,7 +570,7 @@ def test_keys_not_a_multiple_of_the_query_width(tmp_path):
 
 @pytest.mark.parametrize(("loss", "preds", "hint"), [
     ("bce", SAMPLES / "binary_logits.csv", "looks like logits: use bce_logits"),
-    ("focal", SAMPLES / "binary_logits.csv", "looks like logits: use bce_logits"),
+    ("focal", SAMPLES / "binary_logits.csv", "looks like logits: use focal_logits"),
 ])
 def test_probabilities_outside_0_1_look_like_logits(loss, preds, hint):
     # binary_logits.csv row 2 is 1.7638 (row 1, 0.292, is a valid probability)

@@ -15,7 +15,11 @@ SPEC_IDS = [spec.name for spec in losscli.LOSSES]
 by_spec = pytest.mark.parametrize("spec", losscli.LOSSES, ids=SPEC_IDS)
 
 EXPECTED_NAMES = ("mse", "mae", "huber", "bce", "bce_logits", "cross_entropy", "softmax_cross_entropy",
-                  "label_smoothing", "focal", "contrastive", "triplet", "infonce", "lm_nll", "perplexity")
+                  "label_smoothing", "focal", "contrastive", "triplet", "infonce", "lm_nll", "perplexity",
+                  # issue 6, classification and margin
+                  "kl_div", "focal_logits", "softmax_focal", "hinge", "squared_hinge", "cosine",
+                  # issue 6, regression and likelihood
+                  "rmse", "msle", "mape", "smooth_l1", "log_cosh", "quantile", "poisson_nll", "gaussian_nll", "tweedie")
 
 
 # --- names and aliases ----------------------------------------------------------------------
@@ -75,7 +79,8 @@ def test_seed_defaults():
     # the defaults the issue fixes
     assert get_loss("huber").defaults() == {"delta": 1.0}
     assert get_loss("bce").defaults() == {"eps": 1e-15}
-    assert get_loss("label_smoothing").defaults() == {"smoothing": 0.1}
+    # class weights: None = not given (1 for every class); ignore_index: torch's -100
+    assert get_loss("label_smoothing").defaults() == {"smoothing": 0.1, "weight": None, "ignore_index": -100}
     assert get_loss("focal").defaults() == {"alpha": 0.25, "gamma": 2.0, "eps": 1e-15}
     assert get_loss("contrastive").defaults() == {"margin": 1.0}
     assert get_loss("triplet").defaults() == {"margin": 0.2}
@@ -236,7 +241,7 @@ def test_probabilities_outside_unit_interval_hint_at_logits():
     assert error.value.input_name == "pred"
     assert error.value.row == 1
     assert "bce_logits" in str(error.value)
-    with pytest.raises(InputError, match="bce_logits"):
+    with pytest.raises(InputError, match="focal_logits"):
         compute("focal", [-0.2], [1.0])
     with pytest.raises(InputError, match="softmax_cross_entropy"):
         compute("cross_entropy", [[2.0, -1.0]], [0])

@@ -354,7 +354,11 @@ def test_token_weights_lm_nll(seed):
 
 # Losses with a cross-check in this module; a spec that names a torch equivalent must be listed (and checked).
 CROSS_CHECKED = {"mse", "mae", "huber", "bce", "bce_logits", "cross_entropy", "softmax_cross_entropy",
-                 "label_smoothing", "focal", "triplet", "infonce", "lm_nll", "perplexity", "contrastive"}
+                 "label_smoothing", "focal", "triplet", "infonce", "lm_nll", "perplexity", "contrastive",
+                 # issue 6, checked in tests/test_torch_classification_more.py
+                 "kl_div", "focal_logits", "hinge", "squared_hinge", "cosine",
+                 # issue 6, checked in tests/test_torch_regression_more.py
+                 "smooth_l1", "poisson_nll", "gaussian_nll"}
 
 
 def test_every_torch_equivalent_is_cross_checked():

@@ -1,3 +1,153 @@
-"""Margin losses (issue 6): hinge, squared hinge and the cosine-embedding loss."""
+"""Margin losses (issue 6): hinge and squared hinge on scores, and the cosine-embedding loss.
 
-SPECS = ()
+Labels are signed: +1 / -1, and a 0 is read as -1, so 0/1 label files work unchanged. hinge
+and squared_hinge are elementwise (scores [N] or [N, D]); cosine is row-wise (pairs [N, D]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
+
+# torch's cosine_embedding_loss adds this to both squared norms (EPSILON in its source); so do we.
+COSINE_EPS = 1e-12
+SIGNED_LABELS = InputSpec("target", (("...",),), Domain.SIGNED_LABEL, False,
+                          "labels +1 / -1 (or 1 / 0), same shape as scores")
+
+
+def signed(labels: np.ndarray) -> np.ndarray:
+    """Labels as ±1: 0 becomes -1."""
+    return np.where(labels == 0, -1.0, labels)
+
+
+def hinge(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Hinge loss (the linear SVM's), elementwise: max(0, 1 - y·x) with y = ±1.
+
+    scores, target: [N] or [N, D] -> same shape.
+    """
+    return np.maximum(0.0, 1.0 - signed(target) * scores)
+
+
+def hinge_gradient(scores, target):
+    """-y where the margin is violated (y·x < 1), else 0."""
+    label = signed(target)
+    return {"scores": np.where(label * scores < 1.0, -label, 0.0)}
+
+
+def squared_hinge(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Squared hinge loss (the L2-SVM's), elementwise: max(0, 1 - y·x)² with y = ±1."""
+    return hinge(scores, target) ** 2
+
+
+def squared_hinge_gradient(scores, target):
+    """-2y·max(0, 1 - y·x): continuous, no kink."""
+    return {"scores": -2.0 * signed(target) * hinge(scores, target)}
+
+
+def _cosine(x1, x2):
+    """cos = x1·x2 / sqrt((|x1|² + ε)(|x2|² + ε)) row-wise, as torch computes it, and its parts."""
+    squared1 = np.einsum("nd,nd->n", x1, x1) + COSINE_EPS
+    squared2 = np.einsum("nd,nd->n", x2, x2) + COSINE_EPS
+    root = np.sqrt(squared1 * squared2)
+    return np.einsum("nd,nd->n", x1, x2) / root, root, squared1, squared2
+
+
+def cosine(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float) -> np.ndarray:
+    """Cosine-embedding loss (torch's cosine_embedding_loss), per row.
+
+    1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - m) for y = -1 (or 0). x1, x2: [N, D];
+    labels: [N] -> [N].
+    """
+    # rounding can put cos one ulp beyond ±1 (parallel vectors): clipped, so no loss is -2e-16
+    cos = np.clip(_cosine(x1, x2)[0], -1.0, 1.0)
+    similar = 0.5 * (1.0 + signed(labels))  # 1 for y = 1, 0 for y = -1 (arithmetic keeps NaN labels NaN)
+    return similar * (1.0 - cos) + (1.0 - similar) * np.maximum(0.0, cos - margin)
+
+
+def cosine_gradient(x1, x2, labels, *, margin):
+    """With ∂cos/∂x1 = x2/r - cos·x1/(|x1|²+ε) and ∂cos/∂x2 = x1/r - cos·x2/(|x2|²+ε),
+    r = sqrt((|x1|²+ε)(|x2|²+ε)): the loss's slope in cos is -1 (y = 1), 1 or 0 (y = -1)."""
+    cos, root, squared1, squared2 = _cosine(x1, x2)
+    similar = 0.5 * (1.0 + signed(labels))
+    slope = (-similar + (1.0 - similar) * (cos > margin))[:, None]
+    return {"x1": slope * (x2 / root[:, None] - (cos / squared1)[:, None] * x1),
+            "x2": slope * (x1 / root[:, None] - (cos / squared2)[:, None] * x2)}
+
+
+def sample_hinge(rng, n, params):
+    label = rng.choice([-1.0, 1.0], n)
+    # margins y·x at least 0.1 away from the kink at 1, on both sides
+    margin = np.where(rng.random(n) < 0.5, rng.uniform(-1.5, 0.9, n), rng.uniform(1.1, 3.0, n))
+    return {"scores": label * margin, "target": label}
+
+
+SAMPLE_DIM = 4
+
+
+def _cosines_away_from(margin, rng, n):
+    """Cosines in [-0.95, 0.95] at least 0.1 from the margin (the kink of y = -1 rows)."""
+    below, above = max(0.0, margin - 0.1 + 0.95), max(0.0, 0.95 - margin - 0.1)
+    draw = rng.uniform(0.0, below + above, n)
+    return np.where(draw < below, -0.95 + draw, margin + 0.1 + (draw - below))
+
+
+def sample_cosine(rng, n, params):
+    cos = _cosines_away_from(params["margin"], rng, n)
+    x1 = rng.normal(size=(n, SAMPLE_DIM))
+    along = x1 / np.linalg.norm(x1, axis=1, keepdims=True)
+    other = rng.normal(size=(n, SAMPLE_DIM))
+    other -= np.einsum("nd,nd->n", other, along)[:, None] * along
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    x2 = rng.uniform(0.5, 2.0, (n, 1)) * (cos[:, None] * along + np.sqrt(1.0 - cos**2)[:, None] * other)
+    return {"x1": x1, "x2": x2, "labels": rng.choice([-1.0, 1.0], n)}
+
+
+HINGE = LossSpec(
+    name="hinge", aliases=("hinge_loss", "svm"), task=Task.BINARY,
+    example_files=("sample_data/binary_logits.csv", "sample_data/binary_labels.csv"),
+    inputs=(InputSpec("scores", (("...",),), Domain.REAL, True, "raw decision scores (the sign is the class)"),
+            SIGNED_LABELS),
+    params=(), forward=hinge, gradient=hinge_gradient, sample=sample_hinge,
+    formula="max(0, 1 - y·x),  y = ±1",
+    gradient_formula="∂/∂x = -y if y·x < 1 else 0",
+    when_to_use="Maximum-margin binary classification (linear SVMs): only scores inside the margin cost anything.",
+    output_activation="none (raw scores)",
+    torch_equivalent="2·torch.nn.functional.multi_margin_loss(stack([0, x], 1), (y+1)/2)",
+    notes="Labels 0/1 are read as -1/+1. torch has no plain hinge; the two-class multi_margin_loss of scores "
+          "[0, x] is half of it.",
+)
+
+SQUARED_HINGE = LossSpec(
+    name="squared_hinge", aliases=("l2_hinge",), task=Task.BINARY,
+    example_files=("sample_data/binary_logits.csv", "sample_data/binary_labels.csv"),
+    inputs=HINGE.inputs, params=(), forward=squared_hinge, gradient=squared_hinge_gradient, sample=sample_hinge,
+    formula="max(0, 1 - y·x)²,  y = ±1",
+    gradient_formula="∂/∂x = -2y·max(0, 1 - y·x)",
+    when_to_use="Margin classification with a smooth gradient (L2-SVM); punishes large violations more than hinge.",
+    output_activation="none (raw scores)",
+    torch_equivalent="2·torch.nn.functional.multi_margin_loss(stack([0, x], 1), (y+1)/2, p=2)",
+    notes="Labels 0/1 are read as -1/+1.",
+)
+
+COSINE = LossSpec(
+    name="cosine", aliases=("cosine_embedding", "cosine_embedding_loss"), task=Task.EMBEDDING,
+    example_files=("sample_data/pairs_x1.csv", "sample_data/pairs_x2.csv", "sample_data/pairs_labels.csv"),
+    inputs=(InputSpec("x1", (("N", "D"),), Domain.REAL, True, "first embedding of each pair"),
+            InputSpec("x2", (("N", "D"),), Domain.REAL, True, "second embedding of each pair"),
+            InputSpec("labels", (("N",),), Domain.SIGNED_LABEL, False,
+                      "1 = similar (pull together), -1 or 0 = dissimilar (push below the margin)")),
+    params=(ParamSpec("margin", 0.0, "cosine below which dissimilar pairs cost nothing", low=-1.0, high=1.0),),
+    forward=cosine, gradient=cosine_gradient, sample=sample_cosine,
+    formula="1 - cos(x1, x2) if y = 1;  max(0, cos(x1, x2) - m) if y = -1",
+    gradient_formula="∂cos/∂x1 = x2/(|x1||x2|) - cos·x1/|x1|²  (and symmetrically for x2); "
+                     "times -1 (y = 1) or 1 where cos > m (y = -1)",
+    when_to_use="Similarity learning from labelled pairs when only the direction of an embedding matters.",
+    output_activation="any embeddings (the loss normalises them)",
+    torch_equivalent="torch.nn.functional.cosine_embedding_loss",
+    notes="Norms as torch: |x|² + 1e-12 under the square root, so a zero vector has cosine 0; cos is clipped to "
+          "[-1, 1] against rounding (torch does not clip: at most 2.2e-16 apart). Label 0 is read as "
+          "-1 (dissimilar), so contrastive's 0/1 pair labels work; torch gives label 0 a loss of 0 instead.",
+)
+
+SPECS = (HINGE, SQUARED_HINGE, COSINE)

@@ -1,18 +1,22 @@
-"""Regression losses: squared, absolute and Huber error on pred and target of equal shape.
+"""Regression losses: squared, absolute, Huber, root-mean-squared, squared-log and absolute
+percentage error on pred and target of equal shape.
 
 All are elementwise: the per-sample loss has the shape of ``pred`` ([N] or [N, D]) and the
 mean reduction averages over every element, as torch's mse_loss, l1_loss and huber_loss do.
+The smooth robust losses (smooth L1, log-cosh, quantile) live in :mod:`.robust`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
+from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task, Transform
 
 ELEMENTWISE = (("...",),)
 PRED = InputSpec("pred", ELEMENTWISE, Domain.REAL, True, "predicted values")
 TARGET = InputSpec("target", ELEMENTWISE, Domain.REAL, False, "true values, same shape as pred")
+# scikit-learn's mean_absolute_percentage_error divides by max(|y|, float64 machine epsilon).
+MAPE_EPS = float(np.finfo(np.float64).eps)
 
 
 def mse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -50,6 +54,39 @@ def huber_gradient(pred: np.ndarray, target: np.ndarray, *, delta: float) -> dic
     return {"pred": np.clip(pred - target, -delta, delta)}
 
 
+def sqrt_derivative(mean_square):
+    """d√v/dv = 1/(2√v), and 0 at v = 0 (every residual 0: a kink, where 0 is a subgradient)."""
+    mean_square = np.asarray(mean_square, dtype=np.float64)
+    positive = mean_square > 0
+    return np.where(positive, 0.5 / np.sqrt(np.where(positive, mean_square, 1.0)), 0.0)
+
+
+def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Squared log error (log(1 + ŷ) - log(1 + y))², elementwise, for ŷ, y > -1.
+
+    pred, target: [N] or [N, D] -> same shape.
+    """
+    return (np.log1p(pred) - np.log1p(target)) ** 2
+
+
+def msle_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
+    """2(log(1 + ŷ) - log(1 + y)) / (1 + ŷ)."""
+    return {"pred": 2.0 * (np.log1p(pred) - np.log1p(target)) / (1.0 + pred)}
+
+
+def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Absolute percentage error |ŷ - y| / max(|y|, ε) as a fraction (0.1 = 10 %), elementwise.
+
+    ε = float64 machine epsilon, as scikit-learn. pred, target: [N] or [N, D] -> same shape.
+    """
+    return np.abs(pred - target) / np.maximum(np.abs(target), MAPE_EPS)
+
+
+def mape_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
+    """sign(ŷ - y) / max(|y|, ε), with 0 at ŷ = y."""
+    return {"pred": np.sign(pred - target) / np.maximum(np.abs(target), MAPE_EPS)}
+
+
 def _residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
     """Targets ~ N(0, 4) and predictions off by ±magnitude."""
     target = rng.normal(0.0, 2.0, magnitudes.shape)
@@ -71,6 +108,20 @@ def sample_huber(rng, n, params):
     inside = rng.uniform(0.0, 0.9 * delta, n)
     outside = rng.uniform(1.1 * delta, 3.0 * delta, n)
     return _residual_pair(rng, np.where(rng.random(n) < 0.5, inside, outside))
+
+
+def sample_msle(rng, n, params):
+    # log(1 + y) ~ N(1, 1) so y > -1, and log(1 + ŷ) off it by 0.05 to 1.5.
+    log_target = rng.normal(1.0, 1.0, n)
+    log_pred = log_target + rng.choice([-1.0, 1.0], n) * rng.uniform(0.05, 1.5, n)
+    return {"pred": np.expm1(log_pred), "target": np.expm1(log_target)}
+
+
+def sample_mape(rng, n, params):
+    # |y| in [0.5, 5] (away from the ε floor) and |ŷ - y| >= 5 % of |y| (away from the kink).
+    target = rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 5.0, n)
+    return {"pred": target + rng.choice([-1.0, 1.0], n) * np.abs(target) * rng.uniform(0.05, 1.5, n),
+            "target": target}
 
 
 MSE = LossSpec(
@@ -107,4 +158,45 @@ HUBER = LossSpec(
     notes="torch's smooth_l1_loss(beta) equals huber(delta=beta) / beta.",
 )
 
-SPECS = (MSE, MAE, HUBER)
+RMSE = LossSpec(
+    name="rmse", aliases=("root_mean_squared_error",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    params=(), forward=mse, gradient=mse_gradient, sample=sample_mae,
+    transform=Transform("sqrt", np.sqrt, sqrt_derivative), reductions=("mean", "none"),
+    formula="sqrt(mean (ŷ - y)²)",
+    gradient_formula="∂/∂ŷ_i = (ŷ_i - y_i) / (N·RMSE)  (chain rule through sqrt; 0 when RMSE = 0)",
+    when_to_use="Reporting regression error in the target's own units; the square root of mse, so it ranks "
+                "models as mse does.",
+    output_activation="none (linear)",
+    notes="Only mean (sqrt of the weighted mean squared error, scikit-learn's root_mean_squared_error) and "
+          "none make sense: with none each element's value is sqrt((ŷ - y)²) = |ŷ - y|, its absolute error.",
+)
+
+MSLE = LossSpec(
+    name="msle", aliases=("mean_squared_log_error",), task=Task.REGRESSION,
+    inputs=(InputSpec("pred", ELEMENTWISE, Domain.ABOVE_MINUS_ONE, True, "predicted values, > -1"),
+            InputSpec("target", ELEMENTWISE, Domain.ABOVE_MINUS_ONE, False, "true values > -1, same shape as pred")),
+    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    params=(), forward=msle, gradient=msle_gradient, sample=sample_msle,
+    formula="(log(1 + ŷ) - log(1 + y))²",
+    gradient_formula="∂/∂ŷ = 2(log(1 + ŷ) - log(1 + y)) / (1 + ŷ)",
+    when_to_use="Positive targets spanning orders of magnitude (counts, prices): penalises relative rather than "
+                "absolute error, and under-prediction more than over-prediction.",
+    output_activation="none, or softplus / exp to keep predictions > -1",
+    notes="Inputs must be > -1 (log1p is defined there), as in scikit-learn >= 1.5; older scikit-learn "
+          "rejected any negative value.",
+)
+
+MAPE = LossSpec(
+    name="mape", aliases=("mean_absolute_percentage_error",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    params=(), forward=mape, gradient=mape_gradient, sample=sample_mape,
+    formula="|ŷ - y| / max(|y|, ε),  ε = 2.22e-16 (float64 machine epsilon)",
+    gradient_formula="∂/∂ŷ = sign(ŷ - y) / max(|y|, ε)  (0 at ŷ = y)",
+    when_to_use="Forecast accuracy relative to the size of the target, for targets well away from 0.",
+    output_activation="none (linear)",
+    notes="A fraction, not a percentage: 0.25 means 25 %, as scikit-learn's mean_absolute_percentage_error. "
+          "A target of 0 divides by ε, giving huge but finite values.",
+)
+
+SPECS = (MSE, MAE, HUBER, RMSE, MSLE, MAPE)
