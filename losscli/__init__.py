@@ -5,15 +5,26 @@ Python API::
     import losscli
     result = losscli.compute("huber", pred, target, params={"delta": 2.0})
     result.value, result.gradients["pred"]
+
+The names below load on first use, so that ``losscli --version`` and ``--help`` start without
+importing NumPy.
 """
 
-from .engine import LossResult, compute
-from .errors import InputError, LossCliError, ParameterError, UnknownLossError
-from .reduction import Aggregate
-from .registry import LOSSES, get_loss, names
-from .spec import LossSpec
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = ["LOSSES", "Aggregate", "InputError", "LossCliError", "LossResult", "LossSpec",
-           "ParameterError", "UnknownLossError", "__version__", "compute", "get_loss", "names"]
+_EXPORTS = {
+    "LOSSES": "registry", "get_loss": "registry", "names": "registry",
+    "compute": "engine", "LossResult": "engine",
+    "InputError": "errors", "LossCliError": "errors", "ParameterError": "errors", "UnknownLossError": "errors",
+    "Aggregate": "reduction", "LossSpec": "spec",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'losscli' has no attribute {name!r}")

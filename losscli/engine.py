@@ -111,6 +111,8 @@ class Evaluation:
             factor = 1.0 if spec.transform is None else _transform_derivative(spec, self.per_sample)
         else:
             factor = 1.0 if self.sample_weights is None else self.sample_weights
+        if np.isscalar(factor) and factor == 1.0:
+            return dict(self.sample_gradients)
         return {name: grad * _expand(factor, grad.ndim) for name, grad in self.sample_gradients.items()}
 
 

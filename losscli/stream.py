@@ -80,10 +80,11 @@ class StreamReducer:
         evaluation = evaluate(self.spec, batch.arrays, self.params, batch.weights, self.nan_policy)
         rows = next(iter(batch.arrays.values())).shape[0]
         kept = evaluation.kept_rows
-        row_ids = batch.first_row + (np.arange(rows) if kept is None else np.flatnonzero(kept))
+        row_ids = None if kept is None else batch.first_row + np.flatnonzero(kept)
         gradient = evaluation.batch_gradients(self.spec, self.reduction)[self.gradient_input]
         per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
-        stats = GradientStats.of(gradient, top=self.top, row_ids=row_ids, row_losses=per_row_loss)
+        stats = GradientStats.of(gradient, batch.first_row, self.top, row_ids, per_row_loss,
+                                 top_floor=0.0 if self.stats is None else self.stats.top_floor)
         self.stats = stats if self.stats is None else self.stats.merge(stats)
         self.aggregate = self.aggregate.merge(evaluation.aggregate)
         self.total_loss += float(np.sum(per_row_loss))

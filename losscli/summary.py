@@ -35,29 +35,43 @@ class GradientStats:
 
     @classmethod
     def of(cls, gradient: np.ndarray, row_offset: int = 0, top: int = DEFAULT_TOP_ROWS,
-           row_ids: np.ndarray | None = None, row_losses: np.ndarray | None = None) -> GradientStats:
+           row_ids: np.ndarray | None = None, row_losses: np.ndarray | None = None,
+           top_floor: float = 0.0) -> GradientStats:
         """Statistics of ``gradient`` (first axis = rows).
 
         Rows are numbered row_offset + i, or row_ids[i] when given (rows left after dropping
-        some); row_losses, when given, are kept beside the top rows as their loss.
+        some); row_losses, when given, are kept beside the top rows as their loss. Rows whose
+        norm is below ``top_floor`` (the smallest norm already in a merged top list) cannot
+        enter the top rows and are not ranked: a fast path for streams.
         """
         if gradient.size == 0:
             return cls(0.0, 0.0, 0, 0, 0.0, 0, (), (), top)
         rows = gradient.reshape(gradient.shape[0], -1) if gradient.ndim else gradient.reshape(1, 1)
-        row_norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
-        ids = np.arange(rows.shape[0]) + row_offset if row_ids is None else np.asarray(row_ids)
-        flat_max = int(np.argmax(np.abs(rows))) if rows.size else 0
-        max_row, within = divmod(flat_max, max(rows.shape[1], 1))
+        magnitude = np.abs(rows)
+        # one column: the row norm is |g| itself
+        row_norms = magnitude[:, 0] if rows.shape[1] == 1 else np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        flat_max = int(np.argmax(magnitude))
+        max_row, within = divmod(flat_max, rows.shape[1])
         position = np.unravel_index(within, gradient.shape[1:]) if gradient.ndim > 1 else ()
-        order = _largest(row_norms, top)
+        order = _largest(row_norms, top, top_floor)
+
+        def row_id(index):
+            return int(row_offset + index if row_ids is None else row_ids[index])
+
         return cls(
-            sum_squares=float(np.sum(row_norms**2)), total=float(np.sum(rows)), count=int(rows.size),
-            zeros=int(np.count_nonzero(rows == 0)), max_abs=float(np.abs(rows).max(initial=0.0)),
-            max_row=int(ids[max_row]) if rows.size else 0, max_position=tuple(int(i) for i in position),
-            top_rows=tuple((int(ids[i]), float(row_norms[i]),
+            sum_squares=float(np.einsum("i,i->", row_norms, row_norms)), total=float(np.sum(rows)),
+            count=int(rows.size), zeros=int(rows.size - np.count_nonzero(rows)),
+            max_abs=float(magnitude.flat[flat_max]), max_row=row_id(max_row),
+            max_position=tuple(int(i) for i in position),
+            top_rows=tuple((row_id(i), float(row_norms[i]),
                             float("nan") if row_losses is None else float(row_losses[i])) for i in order),
             top=top,
         )
+
+    @property
+    def top_floor(self) -> float:
+        """The norm a row must reach to enter a full top list (0 while it is not full)."""
+        return self.top_rows[-1][1] if len(self.top_rows) >= self.top else 0.0
 
     def merge(self, other: GradientStats) -> GradientStats:
         if other.count == 0 or self.count == 0:
@@ -91,16 +105,14 @@ class GradientStats:
         }
 
 
-def _largest(values: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the ``count`` largest values, largest first (ties: lower index first), in
-    O(n) for large arrays: argpartition, then a sort of the few kept."""
+def _largest(values: np.ndarray, count: int, floor: float = 0.0) -> np.ndarray:
+    """Indices of the ``count`` largest values >= floor, largest first (ties: lower index first),
+    in O(n): a threshold pass and argpartition, then a sort of the few kept."""
     if count <= 0 or values.size == 0:
         return np.arange(0)
-    if values.size > count:
-        kept = np.argpartition(-values, count - 1)[:count]
+    candidates = np.flatnonzero(values >= floor) if floor > 0 else np.arange(values.size)
+    if candidates.size > count:
+        kept = candidates[np.argpartition(-values[candidates], count - 1)[:count]]
         # argpartition may cut a tie at the boundary arbitrarily; include every tied value
-        threshold = values[kept].min()
-        kept = np.flatnonzero(values >= threshold)
-    else:
-        kept = np.arange(values.size)
-    return kept[np.lexsort((kept, -values[kept]))][:count]
+        candidates = candidates[values[candidates] >= values[kept].min()]
+    return candidates[np.lexsort((candidates, -values[candidates]))][:count]

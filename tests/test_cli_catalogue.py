@@ -11,6 +11,8 @@ import io
 import json
 import math
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,7 @@ def spec_id(spec) -> str:
 
 def test_list_table_names_every_loss(monkeypatch):
     # A wide console, so that no name is folded across lines of its cell.
-    monkeypatch.setattr(common.stdout, "_width", 250)
+    monkeypatch.setattr(common.stdout.real, "_width", 250)
     result = run("list")
     assert result.exit_code == 0, result.output
     cells = {cell.strip() for line in result.stdout.splitlines() for cell in line.split("│")}
@@ -170,7 +172,7 @@ def test_every_example_command_runs(spec, monkeypatch):
 # --- help of every command -------------------------------------------------------------------
 
 
-COMMANDS = sorted(typer.main.get_command(app).commands)
+COMMANDS = sorted(typer.main.get_command(app).list_commands(None))
 
 
 def test_the_issue_commands_are_registered():
@@ -210,3 +212,20 @@ def test_help_examples_stay_one_per_line_and_run(command, monkeypatch):
         program, *args = shlex.split(example)
         result = run(*args)
         assert result.exit_code == 0, f"{example}: {result.output}"
+
+
+def test_root_help_lists_every_command_and_has_an_example():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    for command in COMMANDS:
+        assert f"  {command} " in result.stdout
+
+
+def test_version_starts_without_numpy():
+    # Commands load on first use: --version must not pay for NumPy (nor pandas, pyarrow).
+    code = "import sys; from losscli.cli import main; sys.argv = ['losscli', '--version']\n" \
+           "try:\n    main()\nexcept SystemExit:\n    pass\n" \
+           "print(sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'rich') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["losscli 0.1.0", "[]"]

@@ -1,17 +1,51 @@
-"""The Typer application: global options and the list of commands."""
+"""The Typer application: global options and the commands, each loaded when it is used."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
 
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+# name -> "module in losscli.cli:function". A command's module (and the library it imports) is
+# loaded only when that command runs or help lists it, so `losscli --version` imports no NumPy.
+COMMANDS = {
+    "compute": "compute:compute",
+    "list": "catalogue:list_losses",
+    "describe": "catalogue:describe",
+    "gradcheck": "gradcheck:gradcheck",
+    "compare": "compare:compare",
+    "fit": "fit:fit",
+    "demo": "demo:demo",
+    "plot": "plot:plot",
+}
+
+
+class LazyCommands(TyperGroup):
+    """A command group that imports a command's module on first use."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name: str):
+        if name not in COMMANDS:
+            return None
+        module_name, function_name = COMMANDS[name].split(":")
+        module = importlib.import_module(f"{__package__}.{module_name}")
+        single = typer.Typer(context_settings=CONTEXT, rich_markup_mode=None, pretty_exceptions_enable=False)
+        single.command(name)(getattr(module, function_name))
+        return typer.main.get_command(single)
+
+
 app = typer.Typer(
     name="losscli",
-    help="Loss values, gradient summaries and gradient checks for predictions in CSV, Parquet or .npy files.",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LazyCommands,
+    context_settings=CONTEXT,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -29,29 +63,15 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    """Loss values, gradient summaries and gradient checks from the command line.
+    """Loss values, gradient summaries and gradient checks for predictions in CSV, Parquet or .npy.
 
     Exit codes: 0 success, 1 a gate or check failed, 2 bad usage or bad input.
+
+    \b
+    Example:
+        losscli compute mse sample_data/outliers_pred.csv sample_data/outliers_target.csv
+        losscli gradcheck --all
     """
-
-
-def _register() -> None:
-    from . import catalogue, compare, compute, demo, fit, plot
-
-    app.command("compute")(compute.compute)
-    app.command("list")(catalogue.list_losses)
-    app.command("describe")(catalogue.describe)
-    app.command("compare")(compare.compare)
-    app.command("fit")(fit.fit)
-    app.command("demo")(demo.demo)
-    app.command("plot")(plot.plot)
-
-    from . import gradcheck
-
-    app.command("gradcheck")(gradcheck.gradcheck)
-
-
-_register()
 
 
 def main() -> None:

@@ -7,12 +7,31 @@ from enum import Enum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import LossCliError, ParameterError
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class LazyConsole:
+    """A rich Console made on first use: importing rich costs start-up that --version and
+    --help do not need. Attribute access goes to the real console (``.real``)."""
+
+    def __init__(self, **options):
+        self._options, self._console = options, None
+
+    @property
+    def real(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, soft_wrap=True, **self._options)
+        return self._console
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+stdout = LazyConsole()
+stderr = LazyConsole(stderr=True)
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

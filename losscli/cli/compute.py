@@ -12,6 +12,7 @@ import typer
 
 from ..engine import check_reduction
 from ..errors import InputError, LossCliError
+from ..io.batches import prefetch
 from ..registry import get_loss
 from ..render.compute import print_report, report
 from ..stream import StreamReducer
@@ -104,7 +105,7 @@ def compute(
     with contextlib.ExitStack() as stack:
         writers = _Writers(stack, per_sample, gradient)
         per_sample_values = []
-        for batch, loaded in _with_progress(batches, quiet):
+        for batch, loaded in _with_progress(prefetch(batches), quiet):
             try:
                 output = reducer.add(batch)
             except InputError as error:
@@ -156,7 +157,7 @@ def _with_progress(batches, quiet: bool):
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr,
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr.real,
                   transient=True) as progress:
         task = progress.add_task("reading", total=None)
         rows = 0

@@ -49,7 +49,7 @@ def progress_bars(show: bool, max_iter: int):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("fitting {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("loss {task.fields[value]}"), console=stderr, transient=True,
+                  TextColumn("loss {task.fields[value]}"), console=stderr.real, transient=True,
                   disable=not show) as progress:
         def for_loss(name):
             task = progress.add_task(name, total=max_iter, value="")

@@ -74,7 +74,8 @@ def _iter_parquet(path: str, batch_rows: int) -> Iterator[Table]:
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
+        # pre_buffer reads ahead whole row groups: faster on object stores, +150 MiB here
+        parquet = pq.ParquetFile(path, pre_buffer=False)
         record_batches = parquet.iter_batches(batch_size=batch_rows, use_threads=True)
         yield from _tables(record_batches, path, "parquet", 0)
     except pa.ArrowException as error:
@@ -142,3 +143,46 @@ def _batch_values(record_batch, source: str, names, first_row: int, first_line: 
         elif record_batch.column(name).null_count != record_batch.num_rows:
             raise FileError(source, f"column {name!r} holds text from row {first_row + 1} on, expected numbers")
     return names, full
+
+
+def prefetch(items: Iterator, depth: int = 1) -> Iterator:
+    """The same items, produced ``depth`` ahead by a background thread.
+
+    Decoding a file (pyarrow, no GIL) then overlaps with the NumPy work on the previous batch:
+    on two cores the slower of the two sets the pace, not their sum. An exception in the
+    producer is raised in the consumer; a consumer that stops early stops the producer.
+    """
+    import queue
+    import threading
+
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def produce():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put((finished, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            slots.put((finished, error))
+
+    worker = threading.Thread(target=produce, name="losscli-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if error is not None:
+                raise error
+            if item is finished:
+                return
+            yield item
+    finally:
+        stop.set()

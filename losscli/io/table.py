@@ -84,7 +84,9 @@ def select_columns(table: Table, selector: str) -> Table:
             if index in indices:
                 raise FileError(table.source, f"column {table.columns[index]!r} is selected twice in {selector!r}")
             indices.append(index)
-    return replace(table, columns=tuple(table.columns[i] for i in indices), values=table.values[:, indices])
+    consecutive = indices == list(range(indices[0], indices[0] + len(indices)))
+    values = table.values[:, indices[0]:indices[0] + len(indices)] if consecutive else table.values[:, indices]
+    return replace(table, columns=tuple(table.columns[i] for i in indices), values=values)
 
 
 def _match(table: Table, part: str) -> list[int]:
@@ -116,9 +118,11 @@ def _available(table: Table) -> str:
 
 def as_input_array(table: Table) -> np.ndarray:
     """One column -> [rows]; several -> [rows, columns]; an .npy array as it is."""
-    if table.format != "npy" and table.values.shape[1] == 1:
-        return np.ascontiguousarray(table.values[:, 0])
-    return table.values
+    if table.format == "npy":
+        return table.values
+    if table.values.shape[1] == 1:
+        return np.ascontiguousarray(table.values[:, 0])  # a view of column-major values
+    return np.ascontiguousarray(table.values)  # rows contiguous, for row-wise losses
 
 
 def describe_location(error: InputError, table: Table) -> str:
