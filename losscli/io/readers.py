@@ -94,13 +94,15 @@ def _read_csv(source: str, data: str | bytes, header: bool) -> Table:
     return Table(source, columns, values, header_lines, "csv", skipped)
 
 
-def _parse_csv(source: str, data: str | bytes, header: bool, *, retry: bool = True):
+def _parse_csv(source: str, data: str | bytes, header: bool, *, retry: bool = True, threads: bool = False):
     import io
 
     import pyarrow as pa
     import pyarrow.csv as arrow_csv
 
-    options = arrow_csv.ReadOptions(autogenerate_column_names=not header)
+    # One thread for files read whole (they are small): pyarrow's CSV thread pool occasionally
+    # aborted the process at exit then ("terminate called without an active exception").
+    options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=threads)
     try:
         return arrow_csv.read_csv(io.BytesIO(data) if isinstance(data, bytes) else data, read_options=options)
     except pa.ArrowInvalid as error:
@@ -115,7 +117,7 @@ def _parse_csv(source: str, data: str | bytes, header: bool, *, retry: bool = Tr
         raise FileError(source, _csv_problem(message))
     if not content.removeprefix(b"\xef\xbb\xbf").strip() or not retry:
         raise FileError(source, "empty file (no header, no data rows)")
-    return _parse_csv(source, content + b"\n", header, retry=False)
+    return _parse_csv(source, content + b"\n", header, retry=False, threads=threads)
 
 
 def _small_file_bytes(path: str, limit: int = 1 << 20) -> bytes | None:
