@@ -83,6 +83,7 @@ def main():
     pq.write_table(table, HERE / "eval.parquet")
     make_likelihood_samples()
     make_distribution_samples()
+    make_regression_table()
 
 
 def make_likelihood_samples():
@@ -104,7 +105,6 @@ def make_likelihood_samples():
     write_csv("claims_target.csv", ["claim"], claims)
 
 
-
 def make_distribution_samples():
     """A student's log-probabilities and a teacher's probabilities (two rows one-hot): kl_div."""
     rng = np.random.default_rng(707)  # its own stream: the files above stay byte-identical
@@ -116,6 +116,15 @@ def make_distribution_samples():
     target[[2, 7]] = np.eye(classes)[[0, 2]]  # one-hot rows: 0·log 0 = 0
     write_csv("kl_log_pred.csv", [f"log_q_{c}" for c in range(classes)], log_pred, fmt="%.9f")
     write_csv("kl_target.csv", [f"p_{c}" for c in range(classes)], target, fmt="%.9f")
+
+
+def make_regression_table():
+    """The seed's regression demo data with 10 % gross outliers (losscli.demos), for `losscli fit`."""
+    from losscli.demos import FEATURES, regression_data
+
+    features, target = regression_data(outliers=True)
+    write_csv("regression_outliers.csv", [*FEATURES, "y"], np.column_stack([features, target]), fmt="%.17g")
+
 
 if __name__ == "__main__":
     main()

@@ -42,6 +42,11 @@ class NanPolicy(str, Enum):
     propagate = "propagate"
 
 
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 class TargetFormat(str, Enum):
     index = "index"
     onehot = "onehot"
@@ -75,6 +80,13 @@ def compute(
         "--group-by", metavar="[FILE:]COLUMN",
         help="The value per slice: a column of the first input's file, or FILE:COLUMN.")] = None,
     quiet: QuietOption = False,
+    engine: Annotated[Engine, typer.Option(
+        help="local, or dask for sharded Parquet on a Dask cluster (pip install 'losscli[dask]').")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="With --engine dask: an existing scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="With --engine dask and no --scheduler: local workers.")] = 2,
+    log: Annotated[str | None, typer.Option(
+        "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
 ) -> None:
     """Compute a loss over predictions and targets read from files.
 
@@ -99,31 +111,51 @@ def compute(
         if output is not None:
             io.file_format(output)  # an unknown extension fails before any file is written
             io.check_output_path(output, [*inputs, *([weights] if weights else [])])
-    batches = input_batches(spec, inputs, header=not no_header, col_selectors=col, weights=weights,
-                            target_format=target_format.value if target_format else None, group_by=group_by)
-    reducer = StreamReducer(spec, params, reduction.value, nan_policy=nan_policy.value, top=top)
-    with contextlib.ExitStack() as stack:
-        writers = _Writers(stack, per_sample, gradient)
-        per_sample_values = []
-        for batch, loaded in _with_progress(prefetch(batches), quiet):
-            try:
-                output = reducer.add(batch)
-            except InputError as error:
-                raise LossCliError(loaded.explain(error)) from None
-            writers.append(output, loaded.tables[reducer.gradient_input].columns)
-            if reduction is Reduction.none and not quiet:
-                per_sample_values.append(output.per_sample)
-        result = reducer.result()
-        writers.finish(result.gradient_factor)
+    reading = {"header": not no_header, "col_selectors": col, "weights": weights, "group_by": group_by,
+               "target_format": target_format.value if target_format else None}
+    if engine is Engine.dask:
+        if per_sample or gradient or reduction is Reduction.none:
+            raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, --reduction none")
+        from ..dask_engine import reduce_with_dask
+
+        result = reduce_with_dask(spec, params, reduction.value, inputs, nan_policy=nan_policy.value, top=top,
+                                  scheduler=scheduler, workers=workers, **reading)
+        per_sample_values = None
+    else:
+        result, per_sample_values = _reduce_locally(spec, params, reduction.value, inputs, reading,
+                                                    nan_policy.value, top, per_sample, gradient, quiet)
     gate = _gate(result.value, fail_above, fail_below)
-    data = report(result, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)), gate,
-                  np.concatenate(per_sample_values) if per_sample_values else None)
+    data = report(result, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)), gate, per_sample_values)
+    if log is not None:
+        from ..history import append_log
+
+        append_log(log, data)
     if not quiet:
         print_report(stdout, data, output_format.value)
     if gate and not gate["passed"]:
         if not quiet:
             stderr.print(f"losscli: gate failed: {spec.name} = {result.value:.6g} {gate['reason']}", markup=False)
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _reduce_locally(spec, params, reduction, inputs, reading, nan_policy, top, per_sample, gradient, quiet):
+    """Stream the inputs through one reducer; (result, per-sample values to print or None)."""
+    reducer = StreamReducer(spec, params, reduction, nan_policy=nan_policy, top=top)
+    kept_values = reduction == "none" and not quiet
+    per_sample_values = []
+    with contextlib.ExitStack() as stack:
+        writers = _Writers(stack, per_sample, gradient)
+        for batch, loaded in _with_progress(prefetch(input_batches(spec, inputs, **reading)), quiet):
+            try:
+                output = reducer.add(batch)
+            except InputError as error:
+                raise LossCliError(loaded.explain(error)) from None
+            writers.append(output, loaded.tables[reducer.gradient_input].columns)
+            if kept_values:
+                per_sample_values.append(output.per_sample)
+        result = reducer.result()
+        writers.finish(result.gradient_factor)
+    return result, np.concatenate(per_sample_values) if per_sample_values else None
 
 
 class _Writers:

@@ -83,7 +83,7 @@ def fit(
 
     \b
     Example:
-        losscli fit data.csv --target y --loss mse,mae,huber --true-weights 1.5,-2,0.5
+        losscli fit sample_data/regression_outliers.csv --target y --loss mse,mae,huber --true-weights 1.5,-2,0.5
         losscli fit clicks.parquet --target clicked --features age,visits --loss bce,focal --format json
     """
     from .. import io
