@@ -18,6 +18,7 @@ from .readers import FORMATS, _check_exists, _check_readable, _table_to_values, 
 from .table import FileError, Table
 
 DEFAULT_BATCH_ROWS = 1 << 20
+BATCH_VALUES = 1 << 20  # values per batch across all columns (8 MiB of float64)
 STREAM_BYTES = 32 << 20
 CSV_BLOCK_BYTES = 16 << 20
 
@@ -76,7 +77,9 @@ def _iter_parquet(path: str, batch_rows: int) -> Iterator[Table]:
     try:
         # pre_buffer reads ahead whole row groups: faster on object stores, +150 MiB here
         parquet = pq.ParquetFile(path, pre_buffer=False)
-        record_batches = parquet.iter_batches(batch_size=batch_rows, use_threads=True)
+        # about batch_rows values per column of a narrow file: wide files (logits) get fewer rows
+        rows = max(1, min(batch_rows, BATCH_VALUES // max(len(parquet.schema_arrow), 1)))
+        record_batches = parquet.iter_batches(batch_size=rows, use_threads=True)
         yield from _tables(record_batches, path, "parquet", 0)
     except pa.ArrowException as error:
         raise FileError(path, f"not a valid Parquet file: {str(error).splitlines()[0]}") from None
@@ -87,8 +90,9 @@ def _iter_npy(path: str, batch_rows: int) -> Iterator[Table]:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as error:
         raise FileError(path, f"not a valid .npy file: {error}") from None
-    for start in range(0, array.shape[0], batch_rows):
-        yield Table(path, (), np.asarray(array[start:start + batch_rows], dtype=np.float64), 0, "npy", (), start)
+    rows = max(1, min(batch_rows, BATCH_VALUES // max(int(np.prod(array.shape[1:], dtype=np.int64)), 1)))
+    for start in range(0, array.shape[0], rows):
+        yield Table(path, (), np.asarray(array[start:start + rows], dtype=np.float64), 0, "npy", (), start)
 
 
 def _iter_csv(path: str, header: bool) -> Iterator[Table]:
