@@ -416,7 +416,7 @@ def test_ragged_csv_is_a_parse_error(tmp_path):
     path = write_bytes(tmp_path, "ragged.csv", "a,b\n1,2\n3\n")
     with pytest.raises(FileError) as excinfo:
         read_table(path)
-    assert message_of(excinfo) == f"{path}: not a valid CSV file: expected 2 columns, got 1: 3"
+    assert message_of(excinfo) == f"{path}: not a valid CSV file: line 3: expected 2 columns, got 1: 3"
 
 
 def test_file_errors_are_losscli_errors(tmp_path):
