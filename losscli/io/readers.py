@@ -130,9 +130,10 @@ def _small_file_bytes(path: str, limit: int = 1 << 20) -> bytes | None:
 
 def _csv_problem(arrow_message: str) -> str:
     # Arrow's "Row #3" counts file lines (header included): call it a line, as our messages do.
-    detail = re.sub(r"^Row #(\d+): ", r"line \1: ", arrow_message.splitlines()[0])
+    detail = arrow_message.splitlines()[0]
+    where, detail = re.match(r"^(?:Row #(\d+): )?(.*)$", detail).groups()
     detail = detail if len(detail) <= 200 else detail[:200] + "..."
-    return f"not a valid CSV file: {detail[:1].lower()}{detail[1:]}"
+    return f"not a valid CSV file: {f'line {where}: ' if where else ''}{detail[:1].lower()}{detail[1:]}"
 
 
 def _read_parquet(path: str) -> Table:
