@@ -36,6 +36,13 @@ stderr = LazyConsole(stderr=True)
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+class TargetFormat(str, Enum):
+    """Class targets: one column of ids, or one column per class (one-hot or probabilities)."""
+
+    index = "index"
+    onehot = "onehot"
+
+
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"

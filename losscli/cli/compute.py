@@ -22,6 +22,7 @@ from .common import (
     OutputFormat,
     ParamOption,
     QuietOption,
+    TargetFormat,
     error_boundary,
     parse_params,
     stderr,
@@ -45,11 +46,6 @@ class NanPolicy(str, Enum):
 class Engine(str, Enum):
     local = "local"
     dask = "dask"
-
-
-class TargetFormat(str, Enum):
-    index = "index"
-    onehot = "onehot"
 
 
 @error_boundary

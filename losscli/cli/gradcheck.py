@@ -12,18 +12,22 @@ from .. import usercode
 from ..errors import InputError, LossCliError
 from ..registry import get_loss
 from ..render.gradcheck import print_result, print_summary
-from .common import EXIT_CHECK_FAILED, FormatOption, OutputFormat, ParamOption, error_boundary, parse_params, stdout
+from .common import (
+    EXIT_CHECK_FAILED,
+    FormatOption,
+    OutputFormat,
+    ParamOption,
+    TargetFormat,
+    error_boundary,
+    parse_params,
+    stdout,
+)
 
 
 class Mode(str, Enum):
     auto = "auto"
     full = "full"
     directional = "directional"
-
-
-class TargetFormat(str, Enum):
-    onehot = "onehot"
-    index = "index"
 
 
 @error_boundary
