@@ -27,8 +27,6 @@ torch 2.13.0+cpu, numpy 2.4.6:
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import pytest
 
@@ -38,77 +36,17 @@ from losscli import compute, get_loss
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-RTOL = 1e-10
-ROWS = 24
+from torch_agreement import ROWS, Agreement, const, leaf, sample  # noqa: E402
+
 SEEDS = (0, 1, 2)
-# loss label -> largest "value" relative difference, "gradient" (normwise, asserted) and
-# "gradient elementwise" (reported only: see relative_differences)
-COLUMNS = ("value", "gradient", "gradient elementwise")
-MAX_RELATIVE: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0.0))
+AGREEMENT = Agreement("seed losses")
+agree, compare = AGREEMENT.agree, AGREEMENT.compare
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_max_relative_differences():
     yield
-    print("\nlargest relative difference against torch (float64):")
-    print(f"  {'loss':<36}" + "".join(f"{column:>22}" for column in COLUMNS))
-    for label in sorted(MAX_RELATIVE):
-        print(f"  {label:<36}" + "".join(f"{MAX_RELATIVE[label][column]:>22.2e}" for column in COLUMNS))
-
-
-def relative_differences(ours, theirs) -> tuple[float, float]:
-    """(normwise, elementwise) relative difference of two arrays.
-
-    normwise = max_i |ours_i - torch_i| / max_i |torch_i|: the error relative to the gradient's size,
-    the measure gradient checkers use. elementwise = max_i |ours_i - torch_i| / |torch_i| over the
-    elements that differ: for a scalar it is the plain relative difference, but for a gradient it
-    is dominated by elements that are tiny because of cancellation in *both* implementations
-    (σ(x) - 1 at x = 20, Σ_k g_k·k_k in InfoNCE), where neither side has more than ~1e-16·(terms)
-    absolute accuracy; it is recorded, not asserted.
-    """
-    ours = np.asarray(ours, dtype=np.float64)
-    theirs = np.asarray(theirs, dtype=np.float64)
-    assert ours.shape == theirs.shape, f"shape {ours.shape} vs torch {theirs.shape}"
-    difference = np.abs(ours - theirs)
-    largest = float(np.max(np.abs(theirs), initial=0.0))
-    normwise = float(np.max(difference, initial=0.0)) / largest if largest else float(np.max(difference, initial=0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        elementwise = np.where(difference == 0.0, 0.0, difference / np.abs(theirs))
-    return normwise, float(np.max(elementwise, initial=0.0))
-
-
-def agree(label, kind, ours, theirs, what=""):
-    normwise, elementwise = relative_differences(ours, theirs)
-    seen = MAX_RELATIVE[label]
-    if kind == "value":
-        seen["value"] = max(seen["value"], elementwise)
-        relative = elementwise
-    else:
-        seen["gradient"] = max(seen["gradient"], normwise)
-        seen["gradient elementwise"] = max(seen["gradient elementwise"], elementwise)
-        relative = normwise
-    assert relative <= RTOL, f"{label}: {kind} {what} differs from torch by {relative:.3g} relative (> {RTOL:g})"
-
-
-def leaf(array):
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=True)
-
-
-def const(array, dtype=torch.float64):
-    return torch.tensor(np.asarray(array), dtype=dtype)
-
-
-def compare(label, result, torch_loss, leaves):
-    """Value of ``result`` against ``torch_loss``; gradients against autograd for each named leaf."""
-    torch_loss.backward()
-    agree(label, "value", result.value, torch_loss.item())
-    for name, tensor in leaves.items():
-        agree(label, "gradient", result.gradients[name], tensor.grad.numpy(), what=f"d/d{name}")
-
-
-def sample(name, seed, params=None, rows=ROWS):
-    spec = get_loss(name)
-    return spec.sample(np.random.default_rng(seed), rows, spec.resolve_params(params))
+    AGREEMENT.report()
 
 
 def _one_hot_smoothed_free_targets(rng, rows, classes):

@@ -6,8 +6,6 @@ Run with ``-s`` to print the largest relative difference seen per loss and optio
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import pytest
 
@@ -16,64 +14,21 @@ from losscli import compute, get_loss
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-RTOL = 1e-10
-ROWS = 24
+from torch_agreement import ROWS, Agreement, const, leaf, sample  # noqa: E402
+
 SEEDS = (0, 1, 2)
-COLUMNS = ("value", "gradient", "gradient elementwise")
-MAX_RELATIVE: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0.0))
 CLASS_WEIGHT = (0.5, 1.0, 2.0, 3.0, 0.25)  # the samplers draw 5 classes
 VOCAB_WEIGHT = (1.0, 2.0, 0.5, 1.0, 3.0, 1.0, 0.1)  # and a vocabulary of 7
+
+
+AGREEMENT = Agreement("issue 6 classification losses and options")
+agree, compare = AGREEMENT.agree, AGREEMENT.compare
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_max_relative_differences():
     yield
-    print("\nlargest relative difference against torch (float64), issue 6 classification and margin:")
-    print(f"  {'loss / option':<76}" + "".join(f"{column:>22}" for column in COLUMNS))
-    for label in sorted(MAX_RELATIVE):
-        print(f"  {label:<76}" + "".join(f"{MAX_RELATIVE[label][column]:>22.2e}" for column in COLUMNS))
-
-
-def agree(label, kind, ours, theirs, what=""):
-    """Value: plain relative difference; gradient: max |diff| / max |torch| (elementwise recorded only)."""
-    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
-    assert ours.shape == theirs.shape, f"{label}: shape {ours.shape} vs torch {theirs.shape}"
-    difference = np.abs(ours - theirs)
-    largest = float(np.max(np.abs(theirs), initial=0.0))
-    normwise = float(np.max(difference, initial=0.0)) / (largest or 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        elementwise = float(np.max(np.where(difference == 0.0, 0.0, difference / np.abs(theirs)), initial=0.0))
-    seen = MAX_RELATIVE[label]
-    if kind == "value":
-        seen["value"] = max(seen["value"], elementwise)
-        relative = elementwise
-    else:
-        seen["gradient"] = max(seen["gradient"], normwise)
-        seen["gradient elementwise"] = max(seen["gradient elementwise"], elementwise)
-        relative = normwise
-    assert relative <= RTOL, f"{label}: {kind} {what} differs from torch by {relative:.3g} relative (> {RTOL:g})"
-
-
-def leaf(array):
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=True)
-
-
-def const(array, dtype=torch.float64):
-    return torch.tensor(np.asarray(array), dtype=dtype)
-
-
-def compare(label, result, torch_loss, leaves):
-    """``result`` against ``torch_loss`` (a scalar, or per-sample values for reduction "none", whose
-    gradients are those of their sum, as losscli's are)."""
-    torch_loss.sum().backward()
-    agree(label, "value", result.value, torch_loss.detach().numpy())
-    for name, tensor in leaves.items():
-        agree(label, "gradient", result.gradients[name], tensor.grad.numpy(), what=f"d/d{name}")
-
-
-def sample(name, seed, params=None, rows=ROWS):
-    spec = get_loss(name)
-    return spec.sample(np.random.default_rng(seed), rows, spec.resolve_params(params))
+    AGREEMENT.report()
 
 
 def _label(name, params):

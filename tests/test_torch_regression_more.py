@@ -9,8 +9,6 @@ and option is printed at the end of the module (run with ``-s``).
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import pytest
 
@@ -19,49 +17,20 @@ from losscli import compute, get_loss
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-RTOL = 1e-10
-ROWS = 24
+from torch_agreement import ROWS, Agreement, const, leaf  # noqa: E402
+
 SEEDS = (0, 1, 2)
 REDUCTIONS = ("mean", "sum")
-MAX_RELATIVE: dict[str, dict[str, float]] = defaultdict(lambda: {"value": 0.0, "gradient": 0.0})
+
+
+AGREEMENT = Agreement("issue 6 regression losses")
+agree, compare = AGREEMENT.agree, AGREEMENT.compare
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_max_relative_differences():
     yield
-    print("\nlargest relative difference against torch (float64), issue 6 regression losses:")
-    print(f"  {'loss / option':<52}{'value':>12}{'gradient':>12}")
-    for label in sorted(MAX_RELATIVE):
-        seen = MAX_RELATIVE[label]
-        print(f"  {label:<52}{seen['value']:>12.2e}{seen['gradient']:>12.2e}")
-
-
-def agree(label, kind, ours, theirs, what=""):
-    """Record and assert the relative difference: elementwise for values, normwise for gradients."""
-    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
-    assert ours.shape == theirs.shape, f"{label}: {what} shape {ours.shape} vs torch {theirs.shape}"
-    difference = np.abs(ours - theirs)
-    if kind == "value":
-        relative = float(np.max(np.where(difference == 0.0, 0.0, difference / np.abs(theirs))))
-    else:
-        relative = float(np.max(difference)) / max(float(np.max(np.abs(theirs))), 1e-300)
-    MAX_RELATIVE[label][kind] = max(MAX_RELATIVE[label][kind], relative)
-    assert relative <= RTOL, f"{label}: {kind} {what} differs from torch by {relative:.3g} relative (> {RTOL:g})"
-
-
-def leaf(array):
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=True)
-
-
-def const(array):
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64)
-
-
-def compare(label, result, torch_loss, leaves):
-    torch_loss.backward()
-    agree(label, "value", result.value, torch_loss.item())
-    for name, tensor in leaves.items():
-        agree(label, "gradient", result.gradients[name], tensor.grad.numpy(), what=f"d/d{name}")
+    AGREEMENT.report()
 
 
 def sample(name, seed, params=None, columns=1):
