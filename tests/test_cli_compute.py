@@ -318,7 +318,7 @@ def test_failed_gate_with_quiet_prints_nothing_and_exits_1():
 @pytest.mark.parametrize("gate", ["--fail-above", "--fail-below"])
 def test_gates_need_a_single_value(gate):
     result = run("compute", "mse", PRED, TARGET, "--reduction", "none", gate, "1")
-    assert_bad_input(result, "--fail-above/--fail-below need a single value", "--reduction mean or sum")
+    assert_bad_input(result, "--fail-above, --fail-below and --log need a single value", "--reduction mean or sum")
 
 
 # --- NaN policy ------------------------------------------------------------------------------

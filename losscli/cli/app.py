@@ -23,6 +23,7 @@ COMMANDS = {
     "fit": "fit:fit",
     "demo": "demo:demo",
     "plot": "plot:plot",
+    "history": "history:history",
 }
 
 
@@ -37,7 +38,8 @@ class LazyCommands(TyperGroup):
             return None
         module_name, function_name = COMMANDS[name].split(":")
         module = importlib.import_module(f"{__package__}.{module_name}")
-        single = typer.Typer(context_settings=CONTEXT, rich_markup_mode=None, pretty_exceptions_enable=False)
+        single = typer.Typer(context_settings=CONTEXT, rich_markup_mode=None, pretty_exceptions_enable=False,
+                             add_completion=False)
         single.command(name)(getattr(module, function_name))
         return typer.main.get_command(single)
 

@@ -99,8 +99,8 @@ def compute(
     spec = get_loss(loss)
     params = spec.resolve_params(parse_params(param))
     check_reduction(spec, reduction.value)
-    if reduction is Reduction.none and (fail_above is not None or fail_below is not None):
-        raise LossCliError("--fail-above/--fail-below need a single value: use --reduction mean or sum")
+    if reduction is Reduction.none and (fail_above is not None or fail_below is not None or log is not None):
+        raise LossCliError("--fail-above, --fail-below and --log need a single value: use --reduction mean or sum")
     if per_sample is not None and gradient is not None and os.path.realpath(per_sample) == os.path.realpath(gradient):
         raise LossCliError(f"--per-sample and --gradient both write {gradient}: give two different paths")
     for output in (per_sample, gradient):

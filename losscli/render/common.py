@@ -29,7 +29,7 @@ def format_number(value: Any, digits: int = 6) -> str:
 
 def to_json(data: Any) -> str:
     """JSON with NaN/inf spelled as strings (strict JSON has no such numbers)."""
-    return json.dumps(_json_safe(data), indent=2)
+    return json.dumps(_json_safe(data), indent=2, ensure_ascii=False)
 
 
 def _json_safe(data: Any) -> Any:
