@@ -176,3 +176,28 @@ def test_help_ends_with_examples(command):
     result = run(command, "--help")
     assert result.exit_code == 0
     assert "Example:" in result.stdout and f"\n      losscli {command} " in result.stdout
+
+
+def test_compare_group_by_gives_each_loss_per_slice_and_overall():
+    import json as json_module
+
+    import pyarrow.parquet as pq
+
+    import losscli
+
+    result = CliRunner().invoke(app, ["compare", "mse", "mae", "sample_data/eval.parquet", "--col", "pred=yhat",
+                                      "--col", "target=y", "--group-by", "segment", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json_module.loads(result.stdout)
+    table = pq.read_table("sample_data/eval.parquet")
+    pred, target = table.column("yhat").to_numpy(), table.column("y").to_numpy()
+    segment = table.column("segment").to_numpy()
+    rows = {row["group"]: row for row in data["groups"]}
+    for label in ("0", "1", "2"):
+        mask = segment == int(label)
+        assert rows[label]["n"] == int(mask.sum())
+        for loss in ("mse", "mae"):
+            alone = losscli.compute(loss, pred[mask], target[mask]).value
+            assert rows[label][loss] == pytest.approx(alone, rel=1e-12)
+    assert rows["(all)"]["mse"] == pytest.approx(float(np.mean((pred - target) ** 2)), rel=1e-12)
+    assert [item["loss"] for item in data["losses"]] == ["mse", "mae"]

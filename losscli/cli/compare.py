@@ -14,7 +14,7 @@ from ..registry import get_loss
 from ..render.compare import print_comparison
 from ..spec import LossSpec
 from .common import FormatOption, OutputFormat, ParamOption, error_boundary, parse_params, stdout
-from .inputs import load_inputs
+from .inputs import group_labels, load_inputs
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[LossSpec], list[str]]:
@@ -52,6 +52,9 @@ def compare(
     col: Annotated[list[str] | None, typer.Option(
         "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
     no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
+    group_by: Annotated[str | None, typer.Option(
+        "--group-by", metavar="[FILE:]COLUMN",
+        help="Also the value of every loss per slice: a column of the first input's file, or FILE:COLUMN.")] = None,
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
     """Compare losses on the same inputs: value, gradient size and outlier influence.
@@ -71,14 +74,26 @@ def compare(
     specs, paths = split_arguments(arguments)
     params = parse_params(param)
     if not paths:
-        if weights is not None or col:
-            raise LossCliError("--weights and --col need input files")
+        if weights is not None or col or group_by:
+            raise LossCliError("--weights, --col and --group-by need input files")
         comparisons = compare_losses(specs, params=params, top=top)
         title = "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
     else:
         comparisons = _compare_files(specs, paths, params, top, weights, col, no_header)
         title = None
-    print_comparison(stdout, comparisons, output_format.value, title)
+    groups = _groups(comparisons, group_by, paths, no_header) if group_by is not None else None
+    print_comparison(stdout, comparisons, output_format.value, title, groups)
+
+
+def _groups(comparisons, group_by, paths, no_header):
+    """Every loss's value per --group-by slice, from the same per-sample losses."""
+    from ..groups import groups_of
+
+    labels = group_labels(group_by, paths[0], header=not no_header)
+    try:
+        return {item.name: groups_of(item.result, labels) for item in comparisons}
+    except InputError as error:
+        raise LossCliError(str(error)) from None
 
 
 def _compare_files(specs, paths, params, top, weights, col, no_header):

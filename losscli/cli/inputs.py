@@ -126,7 +126,7 @@ def input_batches(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
     files = list(dict.fromkeys([*sources.values(), *([weights_path] if weights_path else [])]))
     readers = {path: iter_tables(path, header=header, batch_rows=batch_rows or DEFAULT_BATCH_ROWS, stdin=stdin)
                for path in files}
-    labels = _group_labels(group_by, sources, header)
+    labels = group_labels(group_by, next(iter(sources.values())), header)
     first_row = 0
     for pieces in _aligned(readers, sources):
         tables = {name: io.select_columns(pieces[path], selectors[name]) if name in selectors else pieces[path]
@@ -148,15 +148,16 @@ def _is_file_name(value: str) -> bool:
     return value == "-" or Path(value).suffix.lower() in KNOWN_EXTENSIONS or any(c in value for c in "*?[/")
 
 
-def _group_labels(group_by: str | None, sources: dict[str, str], header: bool):
-    """--group-by COLUMN (of the first input's file) or FILE:COLUMN, read whole (text allowed)."""
+def group_labels(group_by: str | None, default_path: str, header: bool = True):
+    """--group-by COLUMN (of ``default_path``, the first input's file) or FILE:COLUMN, read
+    whole (text allowed): one label per row."""
     if group_by is None:
         return None
     from .. import io
 
     path, sep, column = group_by.rpartition(":")
     if not sep or not _is_file_name(path):
-        path, column = next(iter(sources.values())), group_by
+        path, column = default_path, group_by
     return io.read_column(path, column, header=header)
 
 

@@ -81,16 +81,38 @@ def _metrics(item) -> list[tuple[str, str]]:
             ("top_rows", "rows of largest loss")]
 
 
-def print_comparison(console: Console, comparisons: Sequence, fmt: str, title: str | None = None) -> None:
-    """The comparison in ``fmt``: losses as columns for table/markdown, one row per loss for CSV."""
+def print_comparison(console: Console, comparisons: Sequence, fmt: str, title: str | None = None,
+                     groups: dict[str, list] | None = None) -> None:
+    """The comparison in ``fmt``: losses as columns for table/markdown, one row per loss for CSV.
+
+    With ``groups`` (per loss, its --group-by values): JSON is {"losses": [...], "groups": [...]},
+    CSV the per-group rows only (with the overall "(all)" row), table/markdown both tables.
+    """
+    rows = group_rows(comparisons, groups) if groups else None
     if fmt == "json":
-        console.out(to_json([comparison_dict(item) for item in comparisons]))
+        losses = [comparison_dict(item) for item in comparisons]
+        console.out(to_json(losses if rows is None else {"losses": losses, "groups": rows}))
+        return
+    group_columns = ["group", "n", *(item.name for item in comparisons)]
+    if fmt == "csv":
+        if rows is not None:
+            print_rows(console, rows, group_columns, fmt)
+        else:
+            print_rows(console, [comparison_record(item) for item in comparisons], CSV_COLUMNS, fmt)
         return
     records = [comparison_record(item) for item in comparisons]
-    if fmt == "csv":
-        print_rows(console, records, CSV_COLUMNS, fmt)
-        return
     for record in records:
         record["value"] = format_number(record["value"], VALUE_DIGITS)
-    rows, columns = side_by_side(records, "loss", _metrics(comparisons[0]), corner="")
-    print_rows(console, rows, columns, fmt, title)
+    side_rows, columns = side_by_side(records, "loss", _metrics(comparisons[0]), corner="")
+    print_rows(console, side_rows, columns, fmt, title)
+    if rows is not None:
+        print_rows(console, rows, group_columns, fmt, "Per group")
+
+
+def group_rows(comparisons: Sequence, per_loss: dict[str, list]) -> list[dict]:
+    """One row per --group-by slice (n and every loss's value), then the overall "(all)" row."""
+    first = next(iter(per_loss.values()))
+    rows = [{"group": group.label, "n": group.n, **{name: groups[i].value for name, groups in per_loss.items()}}
+            for i, group in enumerate(first)]
+    overall = {"group": "(all)", "n": comparisons[0].result.n, **{item.name: item.result.value for item in comparisons}}
+    return [*rows, overall]
