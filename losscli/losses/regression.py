@@ -13,6 +13,7 @@ import numpy as np
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task, Transform
 
 ELEMENTWISE = (("...",),)
+OUTLIER_FILES = ("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv")
 PRED = InputSpec("pred", ELEMENTWISE, Domain.REAL, True, "predicted values")
 TARGET = InputSpec("target", ELEMENTWISE, Domain.REAL, False, "true values, same shape as pred")
 # scikit-learn's mean_absolute_percentage_error divides by max(|y|, float64 machine epsilon).
@@ -103,11 +104,16 @@ def sample_mae(rng, n, params):
     return _residual_pair(rng, rng.uniform(0.1, 3.0, n))
 
 
-def sample_huber(rng, n, params):
-    delta = params["delta"]
-    inside = rng.uniform(0.0, 0.9 * delta, n)
-    outside = rng.uniform(1.1 * delta, 3.0 * delta, n)
+def residuals_around(rng, n: int, switch: float) -> dict[str, np.ndarray]:
+    """Pairs whose |residual| lies at least 10 % away from ``switch`` (where a piecewise loss
+    turns from quadratic to linear), half inside and half outside."""
+    inside = rng.uniform(0.0, 0.9 * switch, n)
+    outside = rng.uniform(1.1 * switch, 3.0 * switch, n)
     return _residual_pair(rng, np.where(rng.random(n) < 0.5, inside, outside))
+
+
+def sample_huber(rng, n, params):
+    return residuals_around(rng, n, params["delta"])
 
 
 def sample_msle(rng, n, params):
@@ -126,7 +132,7 @@ def sample_mape(rng, n, params):
 
 MSE = LossSpec(
     name="mse", aliases=("l2", "mean_squared_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
-    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    example_files=OUTLIER_FILES,
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mse,
     formula="(ŷ - y)²", gradient_formula="∂/∂ŷ = 2(ŷ - y)",
     when_to_use="Regression where large errors should cost quadratically more; estimates the mean; "
@@ -136,7 +142,7 @@ MSE = LossSpec(
 
 MAE = LossSpec(
     name="mae", aliases=("l1", "mean_absolute_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
-    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    example_files=OUTLIER_FILES,
     params=(), forward=mae, gradient=mae_gradient, sample=sample_mae,
     formula="|ŷ - y|", gradient_formula="∂/∂ŷ = sign(ŷ - y)  (0 at ŷ = y)",
     when_to_use="Robust regression: estimates the median, every error pulls with the same force, "
@@ -146,7 +152,7 @@ MAE = LossSpec(
 
 HUBER = LossSpec(
     name="huber", aliases=("huber_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
-    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    example_files=OUTLIER_FILES,
     params=(ParamSpec("delta", 1.0, "residual size where the loss turns from quadratic to linear",
                       low=0.0, low_inclusive=False),),
     forward=huber, gradient=huber_gradient, sample=sample_huber,
@@ -160,7 +166,7 @@ HUBER = LossSpec(
 
 RMSE = LossSpec(
     name="rmse", aliases=("root_mean_squared_error",), task=Task.REGRESSION, inputs=(PRED, TARGET),
-    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    example_files=OUTLIER_FILES,
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mae,
     transform=Transform("sqrt", np.sqrt, sqrt_derivative), reductions=("mean", "none"),
     formula="sqrt(mean (ŷ - y)²)",
@@ -176,7 +182,7 @@ MSLE = LossSpec(
     name="msle", aliases=("mean_squared_log_error",), task=Task.REGRESSION,
     inputs=(InputSpec("pred", ELEMENTWISE, Domain.ABOVE_MINUS_ONE, True, "predicted values, > -1"),
             InputSpec("target", ELEMENTWISE, Domain.ABOVE_MINUS_ONE, False, "true values > -1, same shape as pred")),
-    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    example_files=OUTLIER_FILES,
     params=(), forward=msle, gradient=msle_gradient, sample=sample_msle,
     formula="(log(1 + ŷ) - log(1 + y))²",
     gradient_formula="∂/∂ŷ = 2(log(1 + ŷ) - log(1 + y)) / (1 + ŷ)",
@@ -189,7 +195,7 @@ MSLE = LossSpec(
 
 MAPE = LossSpec(
     name="mape", aliases=("mean_absolute_percentage_error",), task=Task.REGRESSION, inputs=(PRED, TARGET),
-    example_files=("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv"),
+    example_files=OUTLIER_FILES,
     params=(), forward=mape, gradient=mape_gradient, sample=sample_mape,
     formula="|ŷ - y| / max(|y|, ε),  ε = 2.22e-16 (float64 machine epsilon)",
     gradient_formula="∂/∂ŷ = sign(ŷ - y) / max(|y|, ε)  (0 at ŷ = y)",

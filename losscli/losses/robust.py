@@ -12,7 +12,7 @@ import numpy as np
 
 from ..spec import LossSpec, ParamSpec, Task
 from ._numerics import softplus
-from .regression import PRED, TARGET, _residual_pair
+from .regression import OUTLIER_FILES, PRED, TARGET, _residual_pair, residuals_around, sample_mae
 
 LOG_2 = math.log(2.0)
 # Below this |r|, log cosh r = log1p(2 sinh²(r/2)) is accurate to the last bit and sinh cannot overflow;
@@ -72,23 +72,13 @@ def quantile_gradient(pred: np.ndarray, target: np.ndarray, *, alpha: float) -> 
 
 
 def sample_smooth_l1(rng, n, params):
-    # |r| at least 10 % of beta from the switch at |r| = beta
-    beta = params["beta"]
-    inside = rng.uniform(0.0, 0.9 * beta, n)
-    outside = rng.uniform(1.1 * beta, 3.0 * beta, n)
-    return _residual_pair(rng, np.where(rng.random(n) < 0.5, inside, outside))
+    return residuals_around(rng, n, params["beta"])
 
 
 def sample_log_cosh(rng, n, params):
     return _residual_pair(rng, rng.uniform(0.0, 6.0, n))
 
 
-def sample_quantile(rng, n, params):
-    # |r| >= 0.1 keeps every element away from the kink at r = 0.
-    return _residual_pair(rng, rng.uniform(0.1, 3.0, n))
-
-
-OUTLIER_FILES = ("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv")
 
 SMOOTH_L1 = LossSpec(
     name="smooth_l1", aliases=("smooth_l1_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
@@ -121,7 +111,7 @@ QUANTILE = LossSpec(
     inputs=(PRED, TARGET), example_files=OUTLIER_FILES,
     params=(ParamSpec("alpha", 0.5, "the quantile predicted: under-prediction costs alpha per unit, "
                       "over-prediction 1 - alpha", low=0.0, high=1.0),),
-    forward=quantile, gradient=quantile_gradient, sample=sample_quantile,
+    forward=quantile, gradient=quantile_gradient, sample=sample_mae,
     formula="r = y - ŷ;  α·r if r >= 0, else (α - 1)·r",
     gradient_formula="∂/∂ŷ = -α if y > ŷ, 1 - α if y < ŷ  (0 at y = ŷ)",
     when_to_use="Quantile regression and prediction intervals: minimised by the α-quantile of the target "
