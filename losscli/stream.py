@@ -5,12 +5,16 @@ equal those of the whole array: every piece is a partial aggregate that merges (
 count; gradient statistics with row numbers; per-group aggregates). Only the gradient of a
 mean needs the final Σw, so batch gradients are w_i·dl_i/dx and :attr:`StreamResult.gradient_factor`
 turns them into the gradient of the reduced loss at the end.
+
+What a reducer has seen is a :class:`StreamPartial`: small, picklable, and mergeable with the
+partial of the rows that follow, so shards reduced apart (on Dask workers) and merged give the
+partial of the whole, and :meth:`StreamReducer.result` finishes either the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +30,8 @@ from .summary import DEFAULT_TOP_ROWS, GradientStats
 @dataclass(frozen=True)
 class Batch:
     """Consecutive rows of every input (arrays by input name), their weights and group labels;
-    first_row is the index of the batch's first row in the whole input."""
+    first_row is the index of the batch's first row in the whole input (informative: a reducer
+    numbers rows in the order its batches arrive)."""
 
     arrays: dict[str, np.ndarray]
     weights: np.ndarray | None = None
@@ -62,56 +67,95 @@ class StreamResult:
     groups: list[GroupValue] | None
 
 
+@dataclass(frozen=True)
+class StreamPartial:
+    """The partial aggregates of consecutive rows: everything a result is finished from.
+
+    Rows are numbered from 0 within the partial (gradient rows in ``stats``); :meth:`merge`
+    places the other partial's rows after these. stats is None before any batch.
+    """
+
+    aggregate: Aggregate = Aggregate()
+    stats: GradientStats | None = None
+    total_loss: float = 0.0
+    rows: int = 0
+    rows_omitted: int = 0
+    groups: dict[str, Aggregate] | None = None
+
+    def merge(self, other: StreamPartial) -> StreamPartial:
+        """The partial of these rows followed by other's (other's row numbers shift by self.rows)."""
+        stats = self.stats
+        if other.stats is not None:
+            shifted = _shift_rows(other.stats, self.rows)
+            stats = shifted if stats is None else stats.merge(shifted)
+        groups = other.groups if self.groups is None else self.groups
+        if self.groups is not None and other.groups is not None:
+            groups = merge_groups(self.groups, other.groups)
+        return StreamPartial(self.aggregate.merge(other.aggregate), stats, self.total_loss + other.total_loss,
+                             self.rows + other.rows, self.rows_omitted + other.rows_omitted, groups)
+
+
 class StreamReducer:
-    """Feed batches with :meth:`add`, then read :meth:`result`."""
+    """Feed batches with :meth:`add` (or whole partials with :meth:`merge`), then read :meth:`result`.
+
+    Batches and partials follow each other in row order: the reducer numbers rows as they come.
+    """
 
     def __init__(self, spec: LossSpec, params: Mapping[str, Any], reduction: str, *, nan_policy: str = "raise",
                  top: int = DEFAULT_TOP_ROWS):
         self.spec, self.params, self.reduction = spec, dict(params), reduction
         self.nan_policy, self.top = nan_policy, top
         self.gradient_input = spec.differentiable_inputs[0]
-        self.aggregate = Aggregate()
-        self.stats: GradientStats | None = None
-        self.total_loss = 0.0
-        self.rows = self.rows_omitted = 0
-        self.groups: dict[str, Aggregate] | None = None
+        self.partial = StreamPartial()
 
     def add(self, batch: Batch) -> BatchOutput:
         evaluation = evaluate(self.spec, batch.arrays, self.params, batch.weights, self.nan_policy)
         rows = next(iter(batch.arrays.values())).shape[0]
         kept = evaluation.kept_rows
-        row_ids = None if kept is None else batch.first_row + np.flatnonzero(kept)
         gradient = evaluation.batch_gradients(self.spec, self.reduction)[self.gradient_input]
         per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
-        stats = GradientStats.of(gradient, batch.first_row, self.top, row_ids, per_row_loss,
-                                 top_floor=0.0 if self.stats is None else self.stats.top_floor)
-        self.stats = stats if self.stats is None else self.stats.merge(stats)
-        self.aggregate = self.aggregate.merge(evaluation.aggregate)
-        self.total_loss += float(np.sum(per_row_loss))
-        self.rows += rows
-        self.rows_omitted += 0 if kept is None else int(np.count_nonzero(~kept))
+        seen = self.partial.stats
+        stats = GradientStats.of(gradient, 0, self.top, None if kept is None else np.flatnonzero(kept), per_row_loss,
+                                 top_floor=0.0 if seen is None else seen.top_floor)
+        groups = None
         if batch.labels is not None:
             labels = batch.labels if kept is None else np.asarray(batch.labels, dtype=object)[kept]
-            found = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels)
-            self.groups = found if self.groups is None else merge_groups(self.groups, found)
+            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels)
+        omitted = 0 if kept is None else int(np.count_nonzero(~kept))
+        self.merge(StreamPartial(evaluation.aggregate, stats, float(np.sum(per_row_loss)), rows, omitted, groups))
         per_sample = evaluation.per_sample
         if self.reduction == "none" and self.spec.transform is not None:
             with np.errstate(over="ignore"):
                 per_sample = self.spec.transform.function(per_sample)
         return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradient, kept))
 
+    def merge(self, partial: StreamPartial) -> None:
+        """Take in the partial of the rows that follow those seen so far (a batch, or a shard
+        reduced elsewhere)."""
+        self.partial = self.partial.merge(partial)
+
     def result(self) -> StreamResult:
-        if self.stats is None or self.rows_omitted == self.rows:
-            raise InputError("no rows to reduce" if self.stats is None else
+        partial = self.partial
+        if partial.stats is None or partial.rows_omitted == partial.rows:
+            raise InputError("no rows to reduce" if partial.stats is None else
                              "every row has a NaN or infinite value: nothing left after --nan-policy omit")
         if self.reduction == "none":
             value, factor = None, 1.0
         else:
-            value = reduced_value(self.spec, self.aggregate, self.reduction)
-            factor = gradient_factor(self.spec, self.aggregate, self.reduction)
-        groups = None if self.groups is None else group_values(self.spec, self.reduction, self.groups)
-        return StreamResult(self.spec, self.params, self.reduction, value, self.aggregate, self.gradient_input,
-                            self.stats.scaled(factor), factor, self.total_loss, self.rows, self.rows_omitted, groups)
+            value = reduced_value(self.spec, partial.aggregate, self.reduction)
+            factor = gradient_factor(self.spec, partial.aggregate, self.reduction)
+        groups = None if partial.groups is None else group_values(self.spec, self.reduction, partial.groups)
+        return StreamResult(self.spec, self.params, self.reduction, value, partial.aggregate, self.gradient_input,
+                            partial.stats.scaled(factor), factor, partial.total_loss, partial.rows,
+                            partial.rows_omitted, groups)
+
+
+def _shift_rows(stats: GradientStats, offset: int) -> GradientStats:
+    """The same statistics with every row number moved by ``offset``."""
+    if offset == 0:
+        return stats
+    return replace(stats, max_row=stats.max_row + offset,
+                   top_rows=tuple((row + offset, norm, loss) for row, norm, loss in stats.top_rows))
 
 
 def _restore_rows(values: np.ndarray, kept: np.ndarray | None) -> np.ndarray:

@@ -30,6 +30,8 @@ from .common import (
 )
 from .inputs import input_batches
 
+DEFAULT_WORKERS = 2
+
 
 class Reduction(str, Enum):
     mean = "mean"
@@ -80,7 +82,8 @@ def compute(
         help="local, or dask for sharded Parquet on a Dask cluster (pip install 'losscli[dask]').")] = Engine.local,
     scheduler: Annotated[str | None, typer.Option(
         metavar="ADDRESS", help="With --engine dask: an existing scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="With --engine dask and no --scheduler: local workers.")] = 2,
+    workers: Annotated[int, typer.Option(
+        min=1, help="With --engine dask and no --scheduler: local workers.")] = DEFAULT_WORKERS,
     log: Annotated[str | None, typer.Option(
         "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
 ) -> None:
@@ -107,6 +110,8 @@ def compute(
         if output is not None:
             io.file_format(output)  # an unknown extension fails before any file is written
             io.check_output_path(output, [*inputs, *([weights] if weights else [])])
+    if engine is Engine.local and (scheduler is not None or workers != DEFAULT_WORKERS):
+        raise LossCliError("--scheduler and --workers go with --engine dask")
     reading = {"header": not no_header, "col_selectors": col, "weights": weights, "group_by": group_by,
                "target_format": target_format.value if target_format else None}
     if engine is Engine.dask:

@@ -154,11 +154,13 @@ def group_labels(group_by: str | None, default_path: str, header: bool = True):
     if group_by is None:
         return None
     from .. import io
+    from ..io.batches import expand_paths
 
     path, sep, column = group_by.rpartition(":")
     if not sep or not _is_file_name(path):
         path, column = default_path, group_by
-    return io.read_column(path, column, header=header)
+    # a directory or glob of shards: the column of every shard, in the order they are read
+    return np.concatenate([io.read_column(shard, column, header=header) for shard in expand_paths(path)])
 
 
 def _aligned(readers: dict, sources: dict[str, str]) -> Iterator[dict]:
