@@ -19,53 +19,56 @@ from typing import Any
 
 import numpy as np
 
-from .engine import LossResult, compute
+from .engine import LossResult, compute, evaluate, gradient_factor, reduced_value
 from .errors import LossCliError, ParameterError
+from .groups import GroupValue, group_aggregates, group_values, merge_groups
+from .influence import (
+    DEFAULT_SHOWN_ROWS,
+    DEFAULT_TOP,
+    Influence,
+    InfluencePartial,
+    _contributions,
+    _gradient_squares,
+    influence,
+    row_contributions,
+    row_gradient_squares,
+)
+from .reduction import Aggregate
 from .registry import get_loss
 from .spec import LossSpec
+from .stream import StreamResult
 from .summary import GradientStats
 
-DEFAULT_TOP = 0.01
-DEFAULT_SHOWN_ROWS = 5
 # The seed's compare_mse_mae: three small errors and one gross outlier (row 3).
 OUTLIER_EXAMPLE = {"pred": np.array([1.5, 2.5, 3.5, 4.0]), "target": np.array([1.0, 2.0, 3.0, 100.0])}
 
 
 @dataclass(frozen=True)
-class RowInfluence:
-    """One row's contribution c_i, its share of Σc, and its share of the squared gradient norm."""
+class LossComparison:
+    """One loss evaluated on the shared inputs: the engine's result plus summaries.
 
-    row: int
-    loss: float
-    loss_share: float
-    grad_share: float
-
-
-@dataclass(frozen=True)
-class Influence:
-    """How concentrated the loss and the gradient are: the top ``k`` rows' shares.
-
-    rows: the rows of largest contribution c_i (at most ``shown``), largest first.
+    result: a :class:`LossResult` (local), or the :class:`StreamResult` of shards merged by the
+    Dask engine (no per-sample arrays then; value, params, aggregate and rows are common).
     """
 
-    top: float
-    k: int
-    loss_share: float
-    grad_share: float
-    rows: tuple[RowInfluence, ...]
-
-
-@dataclass(frozen=True)
-class LossComparison:
-    """One loss evaluated on the shared inputs: the engine's result plus summaries."""
-
-    result: LossResult
+    result: LossResult | StreamResult
     gradient: dict[str, GradientStats]
     influence: Influence
 
     @property
     def name(self) -> str:
         return self.result.spec.name
+
+    @property
+    def n(self) -> int:
+        """Number of per-sample values reduced (elements for elementwise losses)."""
+        return self.result.aggregate.count
+
+    @property
+    def rows(self) -> int:
+        """Number of input rows."""
+        result = self.result
+        return result.rows if isinstance(result, StreamResult) else result.per_sample.shape[0]
 
     @property
     def gradient_l2(self) -> float:
@@ -157,47 +160,56 @@ def resolve_losses(losses: Sequence[str | LossSpec]) -> list[LossSpec]:
     return specs
 
 
-def top_count(top: float, rows: int) -> int:
-    """k = max(1, floor(top·rows)), at most ``rows``; ``top`` is a fraction in (0, 1]."""
-    if not 0.0 < top <= 1.0:
-        raise ParameterError(f"--top must be a fraction in (0, 1], got {top:g}")
-    return min(rows, max(1, math.floor(top * rows + 1e-9)))
+@dataclass(frozen=True)
+class ComparePartial:
+    """One loss over consecutive rows, as partial aggregates that merge (shards on Dask workers):
+    the aggregate, unscaled gradient statistics per differentiable input (w·dℓ/dx; the mean's
+    factor is applied at the end), the influence, per-group aggregates, and the row count."""
 
+    aggregate: Aggregate
+    gradient: dict[str, GradientStats]
+    influence: InfluencePartial
+    total_loss: float
+    rows: int
+    groups: dict[str, Aggregate] | None = None
 
-def row_contributions(result: LossResult, weights=None) -> np.ndarray:
-    """c_i: each row's (weighted) per-sample losses summed over its elements -> [N]."""
-    per_sample = result.per_sample
-    if weights is not None:
-        weights = np.asarray(weights, dtype=np.float64)
-        per_sample = per_sample * weights.reshape(weights.shape + (1,) * (per_sample.ndim - weights.ndim))
-    return per_sample.reshape(per_sample.shape[0], -1).sum(axis=1)
+    @classmethod
+    def of(cls, spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any], weights=None,
+           labels=None, keep: tuple[int | None, int | None] = (None, None)) -> ComparePartial:
+        """One batch of rows (params already resolved); ``keep`` from :func:`influence_keep`."""
+        evaluation = evaluate(spec, dict(arrays), params, weights)
+        per_sample, rows = evaluation.per_sample, evaluation.per_sample.shape[0]
+        gradients = evaluation.batch_gradients(spec, "mean")
+        spread = InfluencePartial.of(_contributions(per_sample, weights), _gradient_squares(gradients, rows), *keep)
+        groups = None
+        if labels is not None:
+            groups = group_aggregates(per_sample, evaluation.sample_weights, evaluation.denominators, labels)
+        return cls(evaluation.aggregate, {name: GradientStats.of(grad) for name, grad in gradients.items()}, spread,
+                   float(np.sum(per_sample)), rows, groups)
 
+    def merge(self, other: ComparePartial) -> ComparePartial:
+        """These rows followed by other's."""
+        from .stream import _shift_rows
 
-def row_gradient_squares(result: LossResult) -> np.ndarray:
-    """s_i = Σ over differentiable inputs of the squared norm of row i's gradient -> [N]."""
-    rows = result.per_sample.shape[0]
-    total = np.zeros(rows)
-    for gradient in result.gradients.values():
-        flat = gradient.reshape(rows, -1)
-        total += np.einsum("ij,ij->i", flat, flat)
-    return total
+        gradient = {name: stats.merge(_shift_rows(other.gradient[name], self.rows))
+                    for name, stats in self.gradient.items()}
+        groups = other.groups if self.groups is None else self.groups
+        if self.groups is not None and other.groups is not None:
+            groups = merge_groups(self.groups, other.groups)
+        return ComparePartial(self.aggregate.merge(other.aggregate), gradient, self.influence.merge(other.influence),
+                              self.total_loss + other.total_loss, self.rows + other.rows, groups)
 
-
-def influence(contributions: np.ndarray, grad_squares: np.ndarray, top: float = DEFAULT_TOP,
-              shown: int = DEFAULT_SHOWN_ROWS) -> Influence:
-    """Shares of Σc and Σs held by the top k rows (k from :func:`top_count`); 0 when a total is 0."""
-    k = top_count(top, contributions.shape[0])
-    loss_total, grad_total = float(np.sum(contributions)), float(np.sum(grad_squares))
-    by_loss = np.argsort(-contributions, kind="stable")
-    by_grad = np.argsort(-grad_squares, kind="stable")
-    rows = tuple(RowInfluence(int(i), float(contributions[i]), _share(contributions[i], loss_total),
-                              _share(grad_squares[i], grad_total)) for i in by_loss[:shown])
-    return Influence(top, k, _share(np.sum(contributions[by_loss[:k]]), loss_total),
-                     _share(np.sum(grad_squares[by_grad[:k]]), grad_total), rows)
-
-
-def _share(part: float, total: float) -> float:
-    return float(part) / total if total else 0.0
+    def finish(self, spec: LossSpec, params: Mapping[str, Any], top: float = DEFAULT_TOP,
+               shown: int = DEFAULT_SHOWN_ROWS) -> tuple[LossComparison, list[GroupValue] | None]:
+        """The comparison of the mean over every merged row, and its --group-by values (or None)."""
+        value = reduced_value(spec, self.aggregate, "mean")
+        factor = gradient_factor(spec, self.aggregate, "mean")
+        gradient = {name: stats.scaled(factor) for name, stats in self.gradient.items()}
+        groups = None if self.groups is None else group_values(spec, "mean", self.groups)
+        first = spec.differentiable_inputs[0]
+        result = StreamResult(spec, dict(params), "mean", value, self.aggregate, first, gradient[first], factor,
+                              self.total_loss, self.rows, 0, groups)
+        return LossComparison(result, gradient, self.influence.finish(top, shown)), groups
 
 
 def compare_one(spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any] | None = None,

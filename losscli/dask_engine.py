@@ -8,6 +8,15 @@ merged partial as it finishes a local run: one merge path for both engines. A me
 right partial's rows after the left's, so row numbers come out global without knowing any
 shard's row count in advance (CSV shards included).
 
+`losscli compare --engine dask` runs the same way with every loss at once: a worker reads its
+shard once and reduces it, for each loss, to a :class:`~losscli.compare.ComparePartial` (value
+aggregate, gradient statistics per input, influence, group aggregates). The influence needs the
+top k rows of the whole input (k from --top and the total row count N), so a first, cheap round
+counts every shard's rows on the workers: Parquet from its footer metadata, .npy from its header,
+CSV by parsing it (a first pass over CSV shards: they are read twice). Each shard then keeps only
+its largest max(k, shown) contributions and k squared gradient norms; should a count fail, the
+shards keep every row (correct, only larger), and the reduce round reports the file's error.
+
 dask and distributed are imported only here, and only when the engine runs.
 """
 
@@ -15,14 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import posixpath
-import shutil
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import InputError, LossCliError
+from .shards import Shard, count_rows, on_local_disk, plan_shards, with_urls
 from .spec import LossSpec
 from .stream import StreamPartial, StreamReducer, StreamResult
 
@@ -42,34 +49,6 @@ class Job:
     header: bool
     col_selectors: tuple[str, ...] | None
     target_format: str | None
-
-
-@dataclass(frozen=True)
-class Shard:
-    """The i-th shard of every input: one file per command-line input, and this shard's file for
-    --weights FILE and --group-by FILE:COLUMN (weights may instead name a column)."""
-
-    index: int
-    count: int
-    paths: tuple[str, ...]
-    weights: str | None = None
-    weights_file: bool = False
-    group_file: str | None = None
-    group_column: str | None = None
-
-    @property
-    def group_by(self) -> str | None:
-        return self.group_column if self.group_file is None else f"{self.group_file}:{self.group_column}"
-
-    def files(self) -> list[str]:
-        return list(dict.fromkeys([*self.paths, *([self.weights] if self.weights_file else []),
-                                   *([self.group_file] if self.group_file else [])]))
-
-    def renamed(self, names: dict[str, str]) -> Shard:
-        """The same shard with files renamed by ``names`` (others kept)."""
-        return replace(self, paths=tuple(names.get(path, path) for path in self.paths),
-                       weights=names.get(self.weights, self.weights) if self.weights_file else self.weights,
-                       group_file=names.get(self.group_file, self.group_file))
 
 
 @dataclass(frozen=True)
@@ -93,17 +72,23 @@ def reduce_with_dask(spec: LossSpec, params: dict[str, Any], reduction: str, inp
     job = Job(spec.name, dict(params), reduction, nan_policy, top, header,
               None if col_selectors is None else tuple(col_selectors), target_format)
     with _client(distributed, scheduler, workers) as client:
-        partials = [client.submit(reduce_shard, job, shard, pure=False) for shard in shards]
-        while len(partials) > 1:  # a tree: neighbours merge, so shard order (and row order) is kept
-            merged = [client.submit(merge_partials, left, right, pure=False)
-                      for left, right in zip(partials[0::2], partials[1::2], strict=False)]
-            partials = merged + partials[len(merged) * 2:]
-        partial = partials[0].result()
+        partial = _tree_merge(client, [client.submit(reduce_shard, job, shard, pure=False) for shard in shards],
+                              merge_partials)
     if isinstance(partial, ShardFailure):
         raise LossCliError(partial.message)
     reducer = StreamReducer(spec, params, reduction, nan_policy=nan_policy, top=top)
     reducer.merge(partial)
     return reducer.result()
+
+
+def _tree_merge(client, partials: list, merge):
+    """Merge the futures pairwise as a tree (neighbours merge, so shard order and row order are
+    kept) and return the result."""
+    while len(partials) > 1:
+        merged = [client.submit(merge, left, right, pure=False)
+                  for left, right in zip(partials[0::2], partials[1::2], strict=False)]
+        partials = merged + partials[len(merged) * 2:]
+    return partials[0].result()
 
 
 def merge_partials(left: StreamPartial | ShardFailure, right: StreamPartial | ShardFailure):
@@ -122,14 +107,18 @@ def reduce_shard(job: Job, shard: Shard) -> StreamPartial | ShardFailure:
     reducer = StreamReducer(spec, job.params, job.reduction, nan_policy=job.nan_policy, top=job.top)
     urls: dict[str, str] = {}
     try:
-        with _on_local_disk(shard) as (local, urls):
+        with on_local_disk(shard) as (local, urls):
             _feed(reducer, job, local)
     except LossCliError as error:
-        message = _with_urls(str(error), urls)
-        if message.startswith(ROW_MISMATCH):
-            message = f"{ROW_MISMATCH} in shard {shard.index + 1} of {shard.count}{message[len(ROW_MISMATCH):]}"
-        return ShardFailure(message)
+        return _failure(error, urls, shard)
     return reducer.partial
+
+
+def _failure(error: LossCliError, urls: dict[str, str], shard: Shard) -> ShardFailure:
+    message = with_urls(str(error), urls)
+    if message.startswith(ROW_MISMATCH):
+        message = f"{ROW_MISMATCH} in shard {shard.index + 1} of {shard.count}{message[len(ROW_MISMATCH):]}"
+    return ShardFailure(message)
 
 
 def _feed(reducer: StreamReducer, job: Job, shard: Shard) -> None:
@@ -145,92 +134,84 @@ def _feed(reducer: StreamReducer, job: Job, shard: Shard) -> None:
             raise LossCliError(loaded.explain(error)) from None
 
 
-def plan_shards(spec: LossSpec, inputs: Sequence[str], *, col_selectors: Sequence[str] | None = None,
-                weights: str | None = None, group_by: str | None = None) -> list[Shard]:
-    """The shards of every input, the i-th of each together; their numbers must match."""
-    from .cli.inputs import _is_file_name, assign_paths, parse_selectors
+@dataclass(frozen=True)
+class CompareJob:
+    """What every shard is compared with: the losses (by name) and their resolved parameters,
+    how to read the files, and how many rows the influence keeps (None: all)."""
 
-    sources = assign_paths(spec, inputs, parse_selectors(col_selectors, spec))
-    if "-" in [*inputs, weights]:
-        raise LossCliError("--engine dask reads files, not stdin ('-'): give the input as a file")
-    roles: dict[str, str] = {}
-    for name, path in sources.items():
-        roles.setdefault(path, name)
-    weights_file = weights if weights is not None and _is_file_name(weights) else None
-    group_file, _, group_column = (group_by or "").rpartition(":")
-    if not (group_file and _is_file_name(group_file)):
-        group_file, group_column = None, group_by
-    roles.update({path: role for path, role in ((weights_file, "weights"), (group_file, "group-by")) if path})
-    shards = {path: expand_shards(path) for path in roles}
-    counts = {len(files) for files in shards.values()}
-    if len(counts) > 1:
-        found = ", ".join(f"{roles[path]} has {len(files)} shards ({path})" for path, files in shards.items())
-        raise LossCliError(f"shard-count mismatch: the i-th shard of each input goes together, but {found}")
-    count = counts.pop()
-    return [Shard(index, count, tuple(shards[path][index] for path in inputs),
-                  shards[weights_file][index] if weights_file else weights, weights_file is not None,
-                  shards[group_file][index] if group_file else None, group_column)
-            for index in range(count)]
+    losses: tuple[str, ...]
+    params: tuple[dict[str, Any], ...]
+    header: bool
+    col_selectors: tuple[str, ...] | None
+    keep: tuple[int | None, int | None]
 
 
-def expand_shards(source: str) -> list[str]:
-    """The shard files of a path or URL, in order: a directory's data files by name, a glob's
-    sorted matches, or the one file. Local files (and file:// URLs) come back as absolute paths,
-    so workers started elsewhere find them; other URLs stay URLs."""
-    from .io.batches import expand_paths
-    from .io.readers import FORMATS
-    from .io.table import FileError
+def compare_with_dask(specs: Sequence[LossSpec], params: Sequence[dict[str, Any]], inputs: Sequence[str], *,
+                      top: float, shown: int | None = None, scheduler: str | None = None, workers: int = 2,
+                      header: bool = True, col_selectors: Sequence[str] | None = None, weights: str | None = None,
+                      group_by: str | None = None):
+    """`losscli compare` over sharded inputs on a Dask cluster (as :func:`reduce_with_dask`):
+    (comparisons, {loss name: group values} or None), equal to a local compare of the shards
+    concatenated. ``params``: each loss's resolved parameters, in the order of ``specs``."""
+    from .influence import DEFAULT_SHOWN_ROWS, influence_keep, top_count
 
-    if "://" not in source:
-        return [os.path.abspath(path) for path in expand_paths(source)]
-    import fsspec
-    from fsspec.implementations.local import LocalFileSystem
-
-    filesystem, path = fsspec.core.url_to_fs(source)
-    if isinstance(filesystem, LocalFileSystem):
-        return expand_shards(path)
-    if any(char in path for char in "*?["):
-        found = sorted(match for match in filesystem.glob(path) if filesystem.isfile(match))
-        if not found:
-            raise FileError(source, "no file matches this pattern")
-    elif filesystem.isdir(path):
-        found = sorted(name for name in filesystem.ls(path, detail=False)
-                       if posixpath.splitext(name)[1].lower() in FORMATS
-                       and not posixpath.basename(name).startswith("."))
-        if not found:
-            raise FileError(source, "is a directory with no .csv, .parquet or .npy files in it")
-    else:
-        found = [path]
-    return [filesystem.unstrip_protocol(name) for name in found]
-
-
-@contextlib.contextmanager
-def _on_local_disk(shard: Shard) -> Iterator[tuple[Shard, dict[str, str]]]:
-    """The shard with every remote file (s3://, gs://, ...) copied to a temporary local file, as
-    the readers take local paths; also {local copy: URL} to put the URLs back into messages."""
-    remote = [path for path in shard.files() if "://" in path]
-    if not remote:
-        yield shard, {}
-        return
-    import tempfile
-
-    import fsspec
-
-    with tempfile.TemporaryDirectory(prefix="losscli-shard-") as folder:
-        copies = {url: os.path.join(folder, f"{number}-{posixpath.basename(url)}") for number, url in enumerate(remote)}
-        for url, copy in copies.items():
-            try:
-                with fsspec.open(url, "rb") as source, open(copy, "wb") as target:
-                    shutil.copyfileobj(source, target, 16 << 20)
-            except OSError as error:
-                raise LossCliError(f"{url}: cannot read: {error}") from None
-        yield shard.renamed(copies), {copy: url for url, copy in copies.items()}
+    shown = DEFAULT_SHOWN_ROWS if shown is None else shown
+    top_count(top, 1)  # a bad --top fails before the cluster starts
+    distributed = _import_distributed()
+    shards = plan_shards(specs[0], inputs, col_selectors=col_selectors, weights=weights, group_by=group_by)
+    with _client(distributed, scheduler, workers) as client:
+        counts = client.gather([client.submit(count_rows, shard, header, pure=False) for shard in shards])
+        keep = (None, None) if None in counts else influence_keep(top, max(1, sum(counts)), shown)
+        job = CompareJob(tuple(spec.name for spec in specs), tuple(dict(item) for item in params), header,
+                         None if col_selectors is None else tuple(col_selectors), keep)
+        partial = _tree_merge(client, [client.submit(compare_shard, job, shard, pure=False) for shard in shards],
+                              merge_compare_partials)
+    if isinstance(partial, ShardFailure):
+        raise LossCliError(partial.message)
+    if partial is None:
+        raise LossCliError("no rows to compare")
+    finished = [item.finish(spec, resolved, top, shown) for spec, resolved, item in zip(specs, params, partial,
+                                                                                         strict=True)]
+    comparisons = [comparison for comparison, _ in finished]
+    groups = None if group_by is None else {spec.name: values for spec, (_, values) in zip(specs, finished,
+                                                                                           strict=True)}
+    return comparisons, groups
 
 
-def _with_urls(message: str, urls: dict[str, str]) -> str:
-    for copy, url in urls.items():
-        message = message.replace(copy, url)
-    return message
+def merge_compare_partials(left, right):
+    """Two neighbouring shards' per-loss partials as one (None: a shard without rows); the first
+    failure (in row order) wins."""
+    if isinstance(left, ShardFailure) or isinstance(right, ShardFailure):
+        return left if isinstance(left, ShardFailure) else right
+    if left is None or right is None:
+        return right if left is None else left
+    return tuple(first.merge(second) for first, second in zip(left, right, strict=True))
+
+
+def compare_shard(job: CompareJob, shard: Shard):
+    """One shard's :class:`~losscli.compare.ComparePartial` per loss (on a worker; None for a
+    shard without rows), or the one line the local engine would print for its error."""
+    from .cli.inputs import input_batches
+    from .compare import ComparePartial
+    from .registry import get_loss
+
+    specs = [get_loss(name) for name in job.losses]
+    partials = None
+    urls: dict[str, str] = {}
+    try:
+        with on_local_disk(shard) as (local, urls):
+            for batch, loaded in input_batches(specs[0], local.paths, header=job.header,
+                                               col_selectors=job.col_selectors, weights=local.weights,
+                                               group_by=local.group_by):
+                try:
+                    pieces = tuple(ComparePartial.of(spec, batch.arrays, params, batch.weights, batch.labels, job.keep)
+                                   for spec, params in zip(specs, job.params, strict=True))
+                except InputError as error:
+                    raise LossCliError(loaded.explain(error)) from None
+                partials = merge_compare_partials(partials, pieces)
+    except LossCliError as error:
+        return _failure(error, urls, shard)
+    return partials
 
 
 def _import_distributed():
@@ -253,6 +234,6 @@ def _client(distributed, scheduler: str | None, workers: int):
             yield client
         return
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         yield client

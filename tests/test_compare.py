@@ -8,15 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from losscli.compare import (
-    compare,
-    influence,
-    route_params,
-    row_contributions,
-    top_count,
-)
+from losscli.compare import compare, route_params
 from losscli.engine import compute
 from losscli.errors import LossCliError, ParameterError
+from losscli.influence import influence, row_contributions, top_count
 from losscli.registry import get_loss
 
 # The seed's compare_mse_mae: residuals a = pred - target = (0.5, 0.5, 0.5, -96); row 3 is the outlier.
@@ -168,3 +163,39 @@ def test_other_usage_errors():
         compare(["bce", "focal"])
     with pytest.raises(LossCliError, match="expected at least one loss"):
         compare([])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_influence_merged_from_random_splits_equals_the_whole(seed):
+    from losscli.influence import InfluencePartial, influence_keep
+
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(1, 400))
+    contributions = rng.exponential(size=rows) * rng.choice([1.0, 0.0, 50.0], rows, p=[0.8, 0.1, 0.1])
+    grad_squares = np.round(rng.exponential(size=rows), 1)  # ties, broken by row as in the whole
+    top = float(rng.choice([0.01, 0.1, 0.37, 1.0]))
+    whole = influence(contributions, grad_squares, top)
+    cuts = np.sort(rng.choice(np.arange(rows + 1), int(rng.integers(0, 6))))
+    keep = influence_keep(top, rows)
+    parts = [InfluencePartial.of(contributions[a:b], grad_squares[a:b], *keep)
+             for a, b in zip([0, *cuts], [*cuts, rows], strict=True)]
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.merge(part)
+    split = merged.finish(top)
+    assert (split.k, [row.row for row in split.rows]) == (whole.k, [row.row for row in whole.rows])
+    assert split.loss_share == pytest.approx(whole.loss_share, rel=1e-12)
+    assert split.grad_share == pytest.approx(whole.grad_share, rel=1e-12)
+    for mine, theirs in zip(split.rows, whole.rows, strict=True):
+        assert mine.loss == theirs.loss
+        assert (mine.loss_share, mine.grad_share) == pytest.approx((theirs.loss_share, theirs.grad_share), rel=1e-12)
+
+
+def test_influence_parts_that_kept_too_few_rows_are_refused():
+    from losscli.influence import InfluencePartial
+
+    values = np.arange(100.0)
+    first, second = (InfluencePartial.of(part, part, 1, 1) for part in (values[:50], values[50:]))
+    merged = first.merge(second)
+    with pytest.raises(ValueError, match="kept too few rows"):
+        merged.finish(0.1)

@@ -244,7 +244,8 @@ def test_without_the_extra_the_error_says_how_to_install_it(data, monkeypatch):
 def test_remote_urls_are_copied_to_the_worker_and_named_in_messages(data):
     """A URL that is not a local file (memory:// here; s3:// in use): the worker reads a local copy."""
     fsspec = pytest.importorskip("fsspec")
-    from losscli.dask_engine import Job, plan_shards, reduce_shard
+    from losscli.dask_engine import Job, reduce_shard
+    from losscli.shards import plan_shards
 
     memory = fsspec.filesystem("memory")
     for path in sorted((data / "eval").glob("*.parquet"))[:2]:
@@ -263,3 +264,102 @@ def test_remote_urls_are_copied_to_the_worker_and_named_in_messages(data):
     failure = reduce_shard(job, shards[2])
     assert failure.message.startswith("memory:///losscli-test/part-0009.parquet: not a valid Parquet file")
     memory.rm("/losscli-test", recursive=True)
+
+
+# --- losscli compare --engine dask -----------------------------------------------------------
+
+
+def compare_report(*args) -> dict | list:
+    result = run("compare", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def assert_same_json(dask, local, path="") -> None:
+    """Equal structure, equal strings and integers, floats to 1e-12 relative."""
+    assert type(dask) is type(local), path
+    if isinstance(local, dict):
+        assert list(dask) == list(local), path
+        for key in local:
+            assert_same_json(dask[key], local[key], f"{path}.{key}")
+    elif isinstance(local, list):
+        assert len(dask) == len(local), path
+        for index, (first, second) in enumerate(zip(dask, local, strict=True)):
+            assert_same_json(first, second, f"{path}[{index}]")
+    elif isinstance(local, float):
+        assert dask == pytest.approx(local, rel=REL, abs=1e-300), path
+    else:
+        assert dask == local, path
+
+
+COMPARE_ARGS = ("--col", "pred=yhat", "--col", "target=y", "-p", "delta=0.5")
+
+
+@pytest.mark.parametrize("top", ["0.01", "0.05", "0.5", "1"])
+def test_compare_over_shards_equals_the_whole_file(cluster, data, top):
+    args = [*COMPARE_ARGS, "--top", top]
+    dask = compare_report("mse", "mae", "huber", data / "eval", *args, "--engine", "dask",
+                          "--scheduler", cluster.scheduler_address)
+    assert_same_json(dask, compare_report("mse", "mae", "huber", data / "whole.parquet", *args))
+    mse = dask[0]
+    assert mse["n"] == sum(SHARD_ROWS)
+    assert mse["gradient"]["max_abs_row"] == mse["influence"]["rows"][0]["row"] == 130  # the late outlier
+
+
+def test_compare_with_weights_and_group_by_over_two_shard_directories(cluster, data):
+    dask = compare_report("mse", "mae", "huber", data / "pred", data / "target", "--col", "pred=yhat",
+                          "--weights", "w", "--group-by", f"{data / 'groups'}:segment", "--top", "0.1",
+                          "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    local = compare_report("mse", "mae", "huber", data / "whole.parquet", *COMPARE_ARGS[:4], "--weights", "w",
+                           "--group-by", "segment", "--top", "0.1")
+    assert_same_json(dask["losses"], local["losses"])
+    assert_same_json(dask["groups"], local["groups"])
+    assert {row["group"] for row in dask["groups"]} == {"north", "south", "(all)", *(f"only{i}" for i in range(5))}
+
+
+def test_compare_csv_shards_count_their_rows_first(cluster, data):
+    args = [*COMPARE_ARGS, "--top", "0.05", "--weights", "w"]
+    dask = compare_report("mse", "huber", data / "csv", *args, "--engine", "dask",
+                          "--scheduler", cluster.scheduler_address)
+    assert_same_json(dask, compare_report("mse", "huber", data / "whole.parquet", *args))
+
+
+def test_compare_shards_on_a_local_cluster_of_its_own(data):
+    dask = compare_report("mse", "mae", data / "eval", *COMPARE_ARGS[:4], "--engine", "dask", "--workers", "1")
+    assert_same_json(dask, compare_report("mse", "mae", data / "whole.parquet", *COMPARE_ARGS[:4]))
+
+
+def test_compare_bad_cell_in_a_shard_is_the_one_line_message(cluster, bad):
+    result = run("compare", "mse", "mae", bad / "text", *COMPARE_ARGS[:4], "--engine", "dask",
+                 "--scheduler", cluster.scheduler_address)
+    assert result.exit_code == 2
+    assert "part-0002.parquet: column 'yhat', row 7" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    nan = run("compare", "mse", bad / "nan", *COMPARE_ARGS[:4], "--engine", "dask",
+              "--scheduler", cluster.scheduler_address)
+    assert nan.exit_code == 2
+    assert "part-0004.parquet: column 'y', row 12" in nan.stderr
+
+
+def test_compare_without_the_extra_says_how_to_install_it(data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    result = run("compare", "mse", "mae", data / "eval", *COMPARE_ARGS[:4], "--engine", "dask")
+    assert result.exit_code == 2
+    assert "pip install 'losscli[dask]'" in result.stderr
+
+
+def test_compare_engine_options_are_checked(data):
+    result = run("compare", "mse", "mae", data / "whole.parquet", *COMPARE_ARGS[:4], "--workers", "3")
+    assert result.exit_code == 2
+    assert "--scheduler and --workers go with --engine dask" in result.stderr
+    result = run("compare", "mse", "mae", "--engine", "dask")
+    assert result.exit_code == 2
+    assert "--engine dask reads input files" in result.stderr
+
+
+def test_compare_count_rows_of_every_format(data):
+    from losscli.shards import Shard, count_rows
+
+    assert count_rows(Shard(0, 1, (str(data / "eval" / "part-0001.parquet"),))) == SHARD_ROWS[1]
+    assert count_rows(Shard(0, 1, (str(data / "csv" / "part-0003.csv"),))) == SHARD_ROWS[3]
+    assert count_rows(Shard(0, 1, (str(data / "missing.parquet"),))) is None

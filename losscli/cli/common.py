@@ -58,6 +58,25 @@ ParamOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code speaks.")]
 
 
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+DEFAULT_WORKERS = 2
+EngineOption = Annotated[Engine, typer.Option(
+    help="local, or dask for sharded Parquet on a Dask cluster (pip install 'losscli[dask]').")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    metavar="ADDRESS", help="With --engine dask: an existing scheduler, e.g. tcp://10.0.0.5:8786.")]
+WorkersOption = Annotated[int, typer.Option(min=1, help="With --engine dask and no --scheduler: local workers.")]
+
+
+def check_engine(engine: Engine, scheduler: str | None, workers: int) -> None:
+    """--scheduler and --workers only mean something with --engine dask."""
+    if engine is Engine.local and (scheduler is not None or workers != DEFAULT_WORKERS):
+        raise LossCliError("--scheduler and --workers go with --engine dask")
+
+
 def fail(message: str) -> typer.Exit:
     """Print one 'Error: ...' line on stderr and return the exit for bad usage or bad input."""
     stderr.print(f"Error: {message}", markup=False)

@@ -13,7 +13,20 @@ from ..errors import InputError, LossCliError, UnknownLossError
 from ..registry import get_loss
 from ..render.compare import print_comparison
 from ..spec import LossSpec
-from .common import FormatOption, OutputFormat, ParamOption, error_boundary, parse_params, stdout
+from .common import (
+    DEFAULT_WORKERS,
+    Engine,
+    EngineOption,
+    FormatOption,
+    OutputFormat,
+    ParamOption,
+    SchedulerOption,
+    WorkersOption,
+    check_engine,
+    error_boundary,
+    parse_params,
+    stdout,
+)
 from .inputs import group_labels, load_inputs
 
 
@@ -56,6 +69,9 @@ def compare(
         "--group-by", metavar="[FILE:]COLUMN",
         help="Also the value of every loss per slice: a column of the first input's file, or FILE:COLUMN.")] = None,
     output_format: FormatOption = OutputFormat.table,
+    engine: EngineOption = Engine.local,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = DEFAULT_WORKERS,
 ) -> None:
     """Compare losses on the same inputs: value, gradient size and outlier influence.
 
@@ -70,18 +86,28 @@ def compare(
         losscli compare mse mae huber
         losscli compare mse mae huber sample_data/outliers_pred.csv sample_data/outliers_target.csv --top 0.25
         losscli compare huber mae sample_data/eval.parquet --col pred=yhat --col target=y -p huber.delta=2 -w weight
+        losscli compare mse mae 'shards/pred/*.parquet' 'shards/target/*.parquet' --engine dask --workers 4
     """
     specs, paths = split_arguments(arguments)
     params = parse_params(param)
+    check_engine(engine, scheduler, workers)
+    groups = None
     if not paths:
         if weights is not None or col or group_by:
             raise LossCliError("--weights, --col and --group-by need input files")
+        if engine is Engine.dask:
+            raise LossCliError("--engine dask reads input files: give them (the built-in example runs locally)")
         comparisons = compare_losses(specs, params=params, top=top)
         title = "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
+    elif engine is Engine.dask:
+        comparisons, groups = _compare_on_dask(specs, paths, params, top, weights, col, no_header, group_by,
+                                               scheduler, workers)
+        title = None
     else:
         comparisons = _compare_files(specs, paths, params, top, weights, col, no_header)
         title = None
-    groups = _groups(comparisons, group_by, paths, no_header) if group_by is not None else None
+    if group_by is not None and engine is Engine.local:
+        groups = _groups(comparisons, group_by, paths, no_header)
     print_comparison(stdout, comparisons, output_format.value, title, groups)
 
 
@@ -106,3 +132,15 @@ def _compare_files(specs, paths, params, top, weights, col, no_header):
         return compare_losses(specs, loaded.arrays, params=params, top=top, weights=loaded.weights)
     except InputError as error:
         raise LossCliError(loaded.explain(error)) from None
+
+
+def _compare_on_dask(specs, paths, params, top, weights, col, no_header, group_by, scheduler, workers):
+    """Every loss reduced over the shards on a Dask cluster: (comparisons, group values or None)."""
+    from ..compare import resolve_losses, route_params
+    from ..dask_engine import compare_with_dask
+
+    resolve_losses(specs)  # mixed input kinds fail before the cluster starts
+    routed = route_params(specs, params)
+    resolved = [spec.resolve_params(routed[spec.name]) for spec in specs]
+    return compare_with_dask(specs, resolved, paths, top=top, scheduler=scheduler, workers=workers,
+                             header=not no_header, col_selectors=col, weights=weights, group_by=group_by)

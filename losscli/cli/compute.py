@@ -17,20 +17,24 @@ from ..registry import get_loss
 from ..render.compute import print_report, report
 from ..stream import StreamReducer
 from .common import (
+    DEFAULT_WORKERS,
     EXIT_CHECK_FAILED,
+    Engine,
+    EngineOption,
     FormatOption,
     OutputFormat,
     ParamOption,
     QuietOption,
+    SchedulerOption,
     TargetFormat,
+    WorkersOption,
+    check_engine,
     error_boundary,
     parse_params,
     stderr,
     stdout,
 )
 from .inputs import input_batches
-
-DEFAULT_WORKERS = 2
 
 
 class Reduction(str, Enum):
@@ -43,11 +47,6 @@ class NanPolicy(str, Enum):
     raise_ = "raise"
     omit = "omit"
     propagate = "propagate"
-
-
-class Engine(str, Enum):
-    local = "local"
-    dask = "dask"
 
 
 @error_boundary
@@ -78,12 +77,9 @@ def compute(
         "--group-by", metavar="[FILE:]COLUMN",
         help="The value per slice: a column of the first input's file, or FILE:COLUMN.")] = None,
     quiet: QuietOption = False,
-    engine: Annotated[Engine, typer.Option(
-        help="local, or dask for sharded Parquet on a Dask cluster (pip install 'losscli[dask]').")] = Engine.local,
-    scheduler: Annotated[str | None, typer.Option(
-        metavar="ADDRESS", help="With --engine dask: an existing scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
-    workers: Annotated[int, typer.Option(
-        min=1, help="With --engine dask and no --scheduler: local workers.")] = DEFAULT_WORKERS,
+    engine: EngineOption = Engine.local,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = DEFAULT_WORKERS,
     log: Annotated[str | None, typer.Option(
         "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
 ) -> None:
@@ -110,8 +106,7 @@ def compute(
         if output is not None:
             io.file_format(output)  # an unknown extension fails before any file is written
             io.check_output_path(output, [*inputs, *([weights] if weights else [])])
-    if engine is Engine.local and (scheduler is not None or workers != DEFAULT_WORKERS):
-        raise LossCliError("--scheduler and --workers go with --engine dask")
+    check_engine(engine, scheduler, workers)
     reading = {"header": not no_header, "col_selectors": col, "weights": weights, "group_by": group_by,
                "target_format": target_format.value if target_format else None}
     if engine is Engine.dask:

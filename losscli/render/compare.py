@@ -61,7 +61,7 @@ def comparison_dict(item) -> dict:
         data["top_rows"] = [{"row": entry["row"] + 1, "l2_norm": entry["l2_norm"]} for entry in data["top_rows"]]
         inputs[name] = data
     return {
-        "loss": item.name, "params": item.result.params, "value": item.result.value, "n": item.result.n,
+        "loss": item.name, "params": item.result.params, "value": item.result.value, "n": item.n,
         "gradient": {"l2_norm": item.gradient_l2, "max_abs": stats.max_abs, "max_abs_row": stats.max_row + 1,
                      "max_abs_input": where, "inputs": inputs},
         "influence": {"top": spread.top, "k": spread.k, "loss_share": spread.loss_share,
@@ -73,7 +73,7 @@ def comparison_dict(item) -> dict:
 
 def _metrics(item) -> list[tuple[str, str]]:
     k = item.influence.k
-    rows = item.result.per_sample.shape[0]
+    rows = item.rows
     return [("params", "params"), ("value", "value"), ("grad_l2", "gradient L2 norm"),
             ("max_abs_grad", "max |gradient|"), ("max_grad_row", "  at row"),
             ("top_loss_share", f"top {k} of {rows} rows: share of loss"),
@@ -114,5 +114,5 @@ def group_rows(comparisons: Sequence, per_loss: dict[str, list]) -> list[dict]:
     first = next(iter(per_loss.values()))
     rows = [{"group": group.label, "n": group.n, **{name: groups[i].value for name, groups in per_loss.items()}}
             for i, group in enumerate(first)]
-    overall = {"group": "(all)", "n": comparisons[0].result.n, **{item.name: item.result.value for item in comparisons}}
+    overall = {"group": "(all)", "n": comparisons[0].n, **{item.name: item.result.value for item in comparisons}}
     return [*rows, overall]

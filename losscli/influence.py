@@ -1,0 +1,162 @@
+"""Influence: how much of the loss, and of the training signal, comes from a few samples.
+
+For per-row contributions c_i (the row's per-sample losses, summed over its elements and
+weighted) and per-row squared gradient norms s_i = Σ_inputs ||∂L/∂x_i||², the top k rows by c
+hold ``loss_share`` = Σ_top c_i / Σ c_i and the top k rows by s hold ``grad_share`` =
+Σ_top s_i / Σ s_i, with k = max(1, floor(top·N)). :class:`InfluencePartial` keeps what parts of
+the rows need so that they merge (shards on Dask workers) into the influence of the whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import LossResult
+from .errors import ParameterError
+
+DEFAULT_TOP = 0.01
+DEFAULT_SHOWN_ROWS = 5
+
+
+@dataclass(frozen=True)
+class RowInfluence:
+    """One row's contribution c_i, its share of Σc, and its share of the squared gradient norm."""
+
+    row: int
+    loss: float
+    loss_share: float
+    grad_share: float
+
+
+@dataclass(frozen=True)
+class Influence:
+    """How concentrated the loss and the gradient are: the top ``k`` rows' shares.
+
+    rows: the rows of largest contribution c_i (at most ``shown``), largest first.
+    """
+
+    top: float
+    k: int
+    loss_share: float
+    grad_share: float
+    rows: tuple[RowInfluence, ...]
+
+
+def top_count(top: float, rows: int) -> int:
+    """k = max(1, floor(top·rows)), at most ``rows``; ``top`` is a fraction in (0, 1]."""
+    if not 0.0 < top <= 1.0:
+        raise ParameterError(f"--top must be a fraction in (0, 1], got {top:g}")
+    return min(rows, max(1, math.floor(top * rows + 1e-9)))
+
+
+def row_contributions(result: LossResult, weights=None) -> np.ndarray:
+    """c_i: each row's (weighted) per-sample losses summed over its elements -> [N]."""
+    return _contributions(result.per_sample, weights)
+
+
+def _contributions(per_sample: np.ndarray, weights) -> np.ndarray:
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        per_sample = per_sample * weights.reshape(weights.shape + (1,) * (per_sample.ndim - weights.ndim))
+    return per_sample.reshape(per_sample.shape[0], -1).sum(axis=1)
+
+
+def row_gradient_squares(result: LossResult) -> np.ndarray:
+    """s_i = Σ over differentiable inputs of the squared norm of row i's gradient -> [N]."""
+    return _gradient_squares(result.gradients, result.per_sample.shape[0])
+
+
+def _gradient_squares(gradients: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
+    total = np.zeros(rows)
+    for gradient in gradients.values():
+        flat = gradient.reshape(rows, -1)
+        total += np.einsum("ij,ij->i", flat, flat)
+    return total
+
+
+def influence(contributions: np.ndarray, grad_squares: np.ndarray, top: float = DEFAULT_TOP,
+              shown: int = DEFAULT_SHOWN_ROWS) -> Influence:
+    """Shares of Σc and Σs held by the top k rows (k from :func:`top_count`); 0 when a total is 0."""
+    keep_loss, keep_grad = influence_keep(top, contributions.shape[0], shown)
+    return InfluencePartial.of(contributions, grad_squares, keep_loss, keep_grad).finish(top, shown)
+
+
+def influence_keep(top: float, rows: int, shown: int = DEFAULT_SHOWN_ROWS) -> tuple[int, int]:
+    """How many rows a part of ``rows`` rows must keep, by contribution and by squared gradient
+    norm, for the influence of the whole: max(k, shown) and k (k from :func:`top_count`)."""
+    k = top_count(top, rows)
+    return max(k, shown), k
+
+
+@dataclass(frozen=True)
+class InfluencePartial:
+    """The influence of consecutive rows as a partial aggregate that merges.
+
+    It keeps the totals Σc and Σs, and the rows of largest c (with their c and s; at most
+    ``keep_loss``) and of largest s (at most ``keep_grad``), largest first, ties by row; rows are
+    numbered from 0 within the part. :meth:`merge` places the other part's rows after these and
+    keeps the largest of both lists, so when every part keeps :func:`influence_keep` of the whole
+    input's row count, the merge of the parts finishes to the influence of the whole. ``None``
+    keeps every row (when the row count is not known in advance). Scaling every s by one factor
+    (the mean's 1/Σw) leaves every share unchanged, so parts may hold unscaled w·dℓ/dx squares.
+    """
+
+    rows: int
+    loss_total: float
+    grad_total: float
+    loss_rows: np.ndarray
+    loss_values: np.ndarray
+    loss_grads: np.ndarray
+    grad_rows: np.ndarray
+    grad_values: np.ndarray
+    keep_loss: int | None = None
+    keep_grad: int | None = None
+
+    @classmethod
+    def of(cls, contributions: np.ndarray, grad_squares: np.ndarray, keep_loss: int | None = None,
+           keep_grad: int | None = None) -> InfluencePartial:
+        contributions = np.asarray(contributions, dtype=np.float64)
+        grad_squares = np.asarray(grad_squares, dtype=np.float64)
+        by_loss = np.argsort(-contributions, kind="stable")[:keep_loss]
+        by_grad = np.argsort(-grad_squares, kind="stable")[:keep_grad]
+        return cls(int(contributions.shape[0]), float(np.sum(contributions)), float(np.sum(grad_squares)),
+                   by_loss, contributions[by_loss], grad_squares[by_loss], by_grad, grad_squares[by_grad],
+                   keep_loss, keep_grad)
+
+    def merge(self, other: InfluencePartial) -> InfluencePartial:
+        """The influence of these rows followed by other's (other's rows shift by self.rows)."""
+        keep_loss, keep_grad = _smaller(self.keep_loss, other.keep_loss), _smaller(self.keep_grad, other.keep_grad)
+        loss_rows = np.concatenate([self.loss_rows, other.loss_rows + self.rows])
+        loss_values = np.concatenate([self.loss_values, other.loss_values])
+        by_loss = np.lexsort((loss_rows, -loss_values))[:keep_loss]
+        grad_rows = np.concatenate([self.grad_rows, other.grad_rows + self.rows])
+        grad_values = np.concatenate([self.grad_values, other.grad_values])
+        by_grad = np.lexsort((grad_rows, -grad_values))[:keep_grad]
+        return InfluencePartial(self.rows + other.rows, self.loss_total + other.loss_total,
+                                self.grad_total + other.grad_total, loss_rows[by_loss], loss_values[by_loss],
+                                np.concatenate([self.loss_grads, other.loss_grads])[by_loss], grad_rows[by_grad],
+                                grad_values[by_grad], keep_loss, keep_grad)
+
+    def finish(self, top: float = DEFAULT_TOP, shown: int = DEFAULT_SHOWN_ROWS) -> Influence:
+        """The influence of all the rows merged; ValueError when a part kept too few rows."""
+        k = top_count(top, self.rows)
+        if self.loss_rows.shape[0] < min(self.rows, max(k, shown)) or self.grad_rows.shape[0] < min(self.rows, k):
+            raise ValueError(f"the parts kept too few rows for the top {k} of {self.rows} (see influence_keep)")
+        loss_total, grad_total = self.loss_total, self.grad_total
+        rows = tuple(RowInfluence(int(row), float(loss), _share(loss, loss_total), _share(grad, grad_total))
+                     for row, loss, grad in zip(self.loss_rows[:shown], self.loss_values[:shown],
+                                                self.loss_grads[:shown], strict=True))
+        return Influence(top, k, _share(np.sum(self.loss_values[:k]), loss_total),
+                         _share(np.sum(self.grad_values[:k]), grad_total), rows)
+
+
+def _smaller(first: int | None, second: int | None) -> int | None:
+    return second if first is None else first if second is None else min(first, second)
+
+
+def _share(part: float, total: float) -> float:
+    return float(part) / total if total else 0.0
