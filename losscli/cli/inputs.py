@@ -74,35 +74,12 @@ def assign_paths(spec: LossSpec, paths: Sequence[str], selectors: dict[str, str]
 def load_inputs(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
                 col_selectors: Sequence[str] | None = None, target_format: str | None = None,
                 weights: str | None = None, stdin=None) -> LoadedInputs:
-    """Read the files named on the command line into arrays shaped for ``spec``."""
+    """Read the files named on the command line, whole, into arrays shaped for ``spec``."""
     from .. import io
 
-    selectors = parse_selectors(col_selectors, spec)
-    sources = assign_paths(spec, paths, selectors)
-    # Count the command line's '-', not the inputs: one '-' with --col for each input is fine.
-    if [*paths, weights].count("-") > 1:
-        raise LossCliError("only one input can be read from stdin ('-'); give the others as files")
-    cache: dict[str, object] = {}
-
-    def table_of(path):
-        if path not in cache:
-            cache[path] = io.read_table(path, header=header, stdin=stdin)
-        return cache[path]
-
-    tables = {}
-    for name, path in sources.items():
-        table = table_of(path)
-        tables[name] = io.select_columns(table, selectors[name]) if name in selectors else table
-    arrays = {name: io.as_input_array(table) for name, table in tables.items()}
-    try:
-        arrays = shape_arrays(spec, arrays, target_format)
-    except InputError as error:
-        table = tables.get(error.input_name)
-        raise LossCliError(f"{table.source}: {error}" if table else str(error)) from None
-    loaded = LoadedInputs(arrays, tables)
-    if weights is not None:
-        loaded.weights, tables["weights"] = _read_weights(weights, sources, table_of)
-    return loaded
+    plan = _plan(spec, paths, col_selectors, weights)
+    pieces = {path: io.read_table(path, header=header, stdin=stdin) for path in plan.files}
+    return plan.load(spec, pieces, target_format)
 
 
 def input_batches(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
@@ -115,33 +92,57 @@ def input_batches(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
     row-count mismatch naming every file and its total rows. Yields each batch with its tables
     (for error locations).
     """
-    from .. import io
     from ..io.batches import DEFAULT_BATCH_ROWS, iter_tables
 
-    selectors = parse_selectors(col_selectors, spec)
-    sources = assign_paths(spec, paths, selectors)
-    if [*paths, weights].count("-") > 1:
-        raise LossCliError("only one input can be read from stdin ('-'); give the others as files")
-    weights_path = weights if weights is not None and _is_file_name(weights) else None
-    files = list(dict.fromkeys([*sources.values(), *([weights_path] if weights_path else [])]))
+    plan = _plan(spec, paths, col_selectors, weights)
     readers = {path: iter_tables(path, header=header, batch_rows=batch_rows or DEFAULT_BATCH_ROWS, stdin=stdin)
-               for path in files}
-    labels = group_labels(group_by, next(iter(sources.values())), header)
+               for path in plan.files}
+    labels = group_labels(group_by, plan.files[0], header)
     first_row = 0
-    for pieces in _aligned(readers, sources):
-        tables = {name: io.select_columns(pieces[path], selectors[name]) if name in selectors else pieces[path]
-                  for name, path in sources.items()}
-        loaded = LoadedInputs(_shaped(spec, tables, target_format), tables)
-        if weights is not None:
-            table = pieces[weights_path] if weights_path else io.select_columns(pieces[files[0]], weights)
-            loaded.weights, tables["weights"] = _weight_column(table), table
-        rows = pieces[files[0]].rows
+    for pieces in _aligned(readers, plan.sources):
+        loaded = plan.load(spec, pieces, target_format)
+        rows = pieces[plan.files[0]].rows
         batch_labels = None if labels is None else labels[first_row:first_row + rows]
         yield Batch(loaded.arrays, loaded.weights, batch_labels, first_row), loaded
         first_row += rows
     if labels is not None and labels.shape[0] != first_row:
         raise LossCliError(f"row-count mismatch: --group-by {group_by} has {labels.shape[0]} rows, "
                            f"the inputs {first_row}")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which file each input (and --weights) comes from, and the columns to take."""
+
+    sources: dict[str, str]
+    selectors: dict[str, str]
+    weights: str | None
+    weights_path: str | None
+    files: list[str]
+
+    def load(self, spec: LossSpec, pieces: dict, target_format: str | None) -> LoadedInputs:
+        """The named, shaped arrays of one table (or aligned batch) per file."""
+        from .. import io
+
+        tables = {name: io.select_columns(pieces[path], self.selectors[name]) if name in self.selectors
+                  else pieces[path] for name, path in self.sources.items()}
+        loaded = LoadedInputs(_shaped(spec, tables, target_format), tables)
+        if self.weights is not None:
+            table = (pieces[self.weights_path] if self.weights_path
+                     else io.select_columns(pieces[self.files[0]], self.weights))
+            loaded.weights, tables["weights"] = _weight_column(table), table
+        return loaded
+
+
+def _plan(spec: LossSpec, paths: Sequence[str], col_selectors, weights: str | None) -> _Plan:
+    selectors = parse_selectors(col_selectors, spec)
+    sources = assign_paths(spec, paths, selectors)
+    # Count the command line's '-', not the inputs: one '-' with --col for each input is fine.
+    if [*paths, weights].count("-") > 1:
+        raise LossCliError("only one input can be read from stdin ('-'); give the others as files")
+    weights_path = weights if weights is not None and _is_file_name(weights) else None
+    files = list(dict.fromkeys([*sources.values(), *([weights_path] if weights_path else [])]))
+    return _Plan(sources, selectors, weights, weights_path, files)
 
 
 def _is_file_name(value: str) -> bool:
@@ -217,20 +218,6 @@ def _weight_column(table) -> np.ndarray:
     if values.ndim != 1:
         raise LossCliError(f"{table.source}: --weights needs one column of sample weights, got {values.shape[1]}")
     return values
-
-
-def _read_weights(weights: str, sources: dict[str, str], table_of):
-    """--weights is a file, or a column of the first input's file."""
-    from .. import io
-
-    if weights == "-" or Path(weights).suffix.lower() in KNOWN_EXTENSIONS:
-        table = table_of(weights)
-    else:
-        table = io.select_columns(table_of(next(iter(sources.values()))), weights)
-    values = io.as_input_array(table)
-    if values.ndim != 1:
-        raise LossCliError(f"{table.source}: --weights needs one column of sample weights, got {values.shape[1]}")
-    return values, table
 
 
 def shape_arrays(spec: LossSpec, arrays: dict[str, np.ndarray], target_format: str | None) -> dict[str, np.ndarray]:
