@@ -229,3 +229,12 @@ def test_version_starts_without_numpy():
            "print(sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'rich') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["losscli 0.1.0", "[]"]
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["list"], ["describe", "huber"], ["compute", "--help"]])
+def test_help_list_and_describe_import_neither_pandas_nor_pyarrow(arguments):
+    code = (f"import sys; from losscli.cli import main; sys.argv = ['losscli', *{arguments!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('heavy:', sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "heavy: []"
