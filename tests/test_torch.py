@@ -36,7 +36,7 @@ from losscli import compute, get_loss
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from torch_agreement import ROWS, Agreement, const, leaf, sample  # noqa: E402
+from torch_agreement import ROWS, Agreement, const, leaf, sample, torchvision_sigmoid_focal_loss  # noqa: E402
 
 SEEDS = (0, 1, 2)
 AGREEMENT = Agreement("seed losses")
@@ -100,18 +100,6 @@ def test_bce_logits(seed, reduction, scale):
     result = compute("bce_logits", inputs, reduction=reduction)
     torch_loss = F.binary_cross_entropy_with_logits(logits, const(inputs["target"]), reduction=reduction)
     compare("bce_logits", result, torch_loss, {"logits": logits})
-
-
-def torchvision_sigmoid_focal_loss(logits, targets, alpha, gamma):
-    """torchvision.ops.sigmoid_focal_loss's published formula (reduction "none") in torch ops."""
-    p = torch.sigmoid(logits)
-    ce_loss = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    return loss
 
 
 @pytest.mark.parametrize("seed", SEEDS)

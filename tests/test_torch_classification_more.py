@@ -14,7 +14,7 @@ from losscli import compute, get_loss
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from torch_agreement import ROWS, Agreement, const, leaf, sample  # noqa: E402
+from torch_agreement import ROWS, Agreement, const, leaf, sample, torchvision_sigmoid_focal_loss  # noqa: E402
 
 SEEDS = (0, 1, 2)
 CLASS_WEIGHT = (0.5, 1.0, 2.0, 3.0, 0.25)  # the samplers draw 5 classes
@@ -165,18 +165,6 @@ def test_bce_logits_pos_weight(pos_weight, seed, reduction):
                      reduction=reduction)
     compare(f"bce_logits pos_weight ({'scalar' if len(pos_weight) == 1 else 'per column'})", result, torch_loss,
             {"logits": logits})
-
-
-def torchvision_sigmoid_focal_loss(logits, targets, alpha, gamma):
-    """torchvision.ops.sigmoid_focal_loss's published formula (reduction "none") in torch ops."""
-    p = torch.sigmoid(logits)
-    ce_loss = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    return loss
 
 
 FOCAL_PARAMS = [{}, {"gamma": 0.5}, {"alpha": -1.0}, {"alpha": 0.7, "gamma": 3.0}]
