@@ -29,14 +29,12 @@ from .summary import DEFAULT_TOP_ROWS, GradientStats
 
 @dataclass(frozen=True)
 class Batch:
-    """Consecutive rows of every input (arrays by input name), their weights and group labels;
-    first_row is the index of the batch's first row in the whole input (informative: a reducer
-    numbers rows in the order its batches arrive)."""
+    """Consecutive rows of every input (arrays by input name), their weights and group labels.
+    A reducer numbers rows in the order its batches arrive."""
 
     arrays: dict[str, np.ndarray]
     weights: np.ndarray | None = None
     labels: np.ndarray | None = None
-    first_row: int = 0
 
 
 @dataclass(frozen=True)

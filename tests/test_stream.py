@@ -36,7 +36,7 @@ def reduce_in_batches(spec, arrays, params, reduction, weights=None, labels=None
     for start, stop in zip([0, *cuts], [*cuts, rows], strict=True):
         batch = Batch({name: array[start:stop] for name, array in arrays.items()},
                       None if weights is None else weights[start:stop],
-                      None if labels is None else labels[start:stop], start)
+                      None if labels is None else labels[start:stop])
         gradients.append(reducer.add(batch).gradient)
     result = reducer.result()
     return result, np.concatenate(gradients) * result.gradient_factor

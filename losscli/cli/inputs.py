@@ -103,7 +103,7 @@ def input_batches(spec: LossSpec, paths: Sequence[str], *, header: bool = True,
         loaded = plan.load(spec, pieces, target_format)
         rows = pieces[plan.files[0]].rows
         batch_labels = None if labels is None else labels[first_row:first_row + rows]
-        yield Batch(loaded.arrays, loaded.weights, batch_labels, first_row), loaded
+        yield Batch(loaded.arrays, loaded.weights, batch_labels), loaded
         first_row += rows
     if labels is not None and labels.shape[0] != first_row:
         raise LossCliError(f"row-count mismatch: --group-by {group_by} has {labels.shape[0]} rows, "
