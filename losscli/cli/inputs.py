@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, LossCliError
+from ..io.readers import FORMATS
 from ..spec import Domain, LossSpec
 from ..stream import Batch
-
-KNOWN_EXTENSIONS = (".csv", ".parquet", ".npy")
 
 
 @dataclass
@@ -146,7 +145,7 @@ def _plan(spec: LossSpec, paths: Sequence[str], col_selectors, weights: str | No
 
 
 def _is_file_name(value: str) -> bool:
-    return value == "-" or Path(value).suffix.lower() in KNOWN_EXTENSIONS or any(c in value for c in "*?[/")
+    return value == "-" or Path(value).suffix.lower() in FORMATS or any(c in value for c in "*?[/")
 
 
 def group_labels(group_by: str | None, default_path: str, header: bool = True):
