@@ -243,8 +243,7 @@ class InputPlan:
     def row_bound(self) -> int | None:
         """An upper bound on the rows of the inputs (cheap: Parquet footers, .npy headers, CSV
         line counts), or None when unknown (stdin, remote files)."""
-        from .io.batches import expand_paths
-        from .io.batches import row_bound
+        from .io.batches import expand_paths, row_bound
 
         path = self.sources[0].path
         if path == "-" or "://" in path:

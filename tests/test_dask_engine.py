@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from losscli.cli import app
-from losscli.registry import get_loss
 from losscli.inputs import Batch, InputPlan
+from losscli.registry import get_loss
 from losscli.stream import StreamReducer
 
 distributed = pytest.importorskip("distributed")
