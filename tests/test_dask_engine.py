@@ -24,6 +24,7 @@ from losscli.registry import get_loss
 from losscli.stream import StreamReducer
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a local cluster per module: seconds
 
 REL = 1e-12
 SHARD_ROWS = (37, 52, 23, 61, 40)
