@@ -1,20 +1,26 @@
-"""`make bench`: losscli compute against the floor, a user's plain script and torch, in one run.
+"""`make bench`: every performance aim of losscli against its floor, in one interleaved run.
 
-Generates (once, under benchmarks/data/, git-ignored) 10-million-row regression data as
-Parquet and CSV and 1-million-row × 10-class logits as Parquet, then runs every program as its
-own process several times, interleaved, and prints the median wall time, the peak RSS of the
-whole process (from wait4) and the ratios against the floor and the fastest plain script.
+Generates (once, under benchmarks/data/, git-ignored) 10-million-row regression data as Parquet
+and CSV, the same rows with a text and a categorical group column as Parquet, and 1-million-row
+× 10-class logits, then runs every program of every section as its own process, all programs
+interleaved in each round so that drift on a shared machine hits all alike. Prints, per section,
+the median wall time, the peak RSS of the whole process (from wait4) and the ratio against the
+section's baseline, then one line per aim: the ratio, the aim, met or not.
 
-    python benchmarks/run.py [--rows 10000000] [--repeats 5] [--large]   (--large adds 50 M rows)
+    python benchmarks/run.py [--rows 10000000] [--repeats 5] [--large] [--candidates]
+                             [--python PYTHON]   (another environment's losscli, e.g. a "before")
 
-Programs:
-  losscli   `losscli compute ... --format json` (value, gradient summary and all checks)
-  floor     stream the file with pyarrow (Parquet batches / streaming CSV reader) and do one
-            fused NumPy pass for the value: the least any tool can do
-  floor-raw the Parquet floor without to_numpy's pandas import and without read-ahead
-  pandas    what a user writes today: pandas.read_parquet / read_csv, then NumPy
-  torch     the arrays loaded with pyarrow, then torch's mse_loss / cross_entropy (if installed)
-  start-up  `losscli --version` against `python -c "import numpy"`
+Sections (baseline first):
+  small files  `python -c "import numpy"` vs list, describe, compute/compare/gradcheck on the
+               4-row sample files (whole process)
+  parquet      the floor (pyarrow batches, one NumPy pass) vs losscli compute mse, pandas
+  csv          pandas' C parser on the whole file (the fastest plain script) vs losscli compute
+               mse, pyarrow and polars whole-file scripts
+  logits       the floor vs losscli softmax_cross_entropy on 1 M × 10 logits, pandas
+  group-by     losscli compute mse vs the same with --group-by on a text and a categorical column
+  compare      losscli compute mse vs losscli compare mse mae huber (one read, three losses)
+--large adds 50 M rows (CSV against pandas, Parquet against the floor) in one round; --candidates
+measures the streaming CSV readers considered for losscli (benchmarks/scripts.py).
 """
 
 from __future__ import annotations
@@ -25,81 +31,33 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-DATA = HERE / "data"
-BIN = Path(sys.executable).parent
-PYTHON = sys.executable
+import scripts
 
-FLOOR_PARQUET = """
-import sys, numpy as np, pyarrow.parquet as pq
-total = 0.0; n = 0
-for batch in pq.ParquetFile(sys.argv[1]).iter_batches(batch_size=1 << 20, columns=["pred", "target"]):
-    r = batch.column(0).to_numpy() - batch.column(1).to_numpy()
-    total += float(np.einsum("i,i->", r, r)); n += r.size
-print(total / n)
-"""
-# The floor without pyarrow's to_numpy (which imports pandas, ~0.2 s) and without Parquet
-# read-ahead: the fastest a script can stream this file; shown for honesty, not as the baseline.
-FLOOR_RAW_PARQUET = """
-import sys, numpy as np, pyarrow.parquet as pq
-total = 0.0; n = 0
-batches = pq.ParquetFile(sys.argv[1], pre_buffer=False).iter_batches(batch_size=1 << 20, columns=["pred", "target"])
-for batch in batches:
-    r = np.frombuffer(batch.column(0).buffers()[1]) - np.frombuffer(batch.column(1).buffers()[1])
-    total += float(np.einsum("i,i->", r, r)); n += r.size
-print(total / n)
-"""
-FLOOR_CSV = """
-import sys, numpy as np, pyarrow.csv as pc
-total = 0.0; n = 0
-for batch in pc.open_csv(sys.argv[1], read_options=pc.ReadOptions(block_size=1 << 24)):
-    r = batch.column(0).to_numpy() - batch.column(1).to_numpy()
-    total += float(np.einsum("i,i->", r, r)); n += r.size
-print(total / n)
-"""
-PANDAS = """
-import sys, numpy as np, pandas as pd
-frame = pd.read_parquet(sys.argv[1]) if sys.argv[1].endswith(".parquet") else pd.read_csv(sys.argv[1])
-r = frame["pred"].to_numpy() - frame["target"].to_numpy()
-print(np.mean(r * r))
-"""
-TORCH_MSE = """
-import sys, torch, pyarrow.parquet as pq, pyarrow.csv as pc
-table = pq.read_table(sys.argv[1]) if sys.argv[1].endswith(".parquet") else pc.read_csv(sys.argv[1])
-pred = torch.from_numpy(table.column("pred").to_numpy()); target = torch.from_numpy(table.column("target").to_numpy())
-print(float(torch.nn.functional.mse_loss(pred, target)))
-"""
-FLOOR_LOGITS = """
-import sys, numpy as np, pyarrow.parquet as pq
-total = 0.0; n = 0
-for batch in pq.ParquetFile(sys.argv[1]).iter_batches(batch_size=1 << 18):
-    z = np.column_stack([batch.column(i).to_numpy() for i in range(10)])
-    y = batch.column(10).to_numpy().astype(np.intp)
-    m = z.max(axis=1)
-    total += float(np.sum(np.log(np.exp(z - m[:, None]).sum(axis=1)) + m - z[np.arange(len(y)), y])); n += len(y)
-print(total / n)
-"""
-PANDAS_LOGITS = """
-import sys, numpy as np, pandas as pd
-frame = pd.read_parquet(sys.argv[1])
-z = frame[[f"l{i}" for i in range(10)]].to_numpy(); y = frame["label"].to_numpy()
-m = z.max(axis=1, keepdims=True); logp = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
-print(-np.mean(logp[np.arange(len(y)), y]))
-"""
-TORCH_LOGITS = """
-import sys, torch, numpy as np, pyarrow.parquet as pq
-table = pq.read_table(sys.argv[1])
-z = torch.from_numpy(np.column_stack([table.column(f"l{i}").to_numpy() for i in range(10)]))
-y = torch.from_numpy(table.column("label").to_numpy())
-print(float(torch.nn.functional.cross_entropy(z, y)))
-"""
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+SAMPLES = ROOT / "sample_data"
+RSS_AIM_MIB = 400
+
+
+@dataclass
+class Section:
+    """Programs measured together; ratios are against ``baseline``. ``aims``: program -> the
+    largest ratio the issue allows (None: shown, no aim)."""
+
+    title: str
+    baseline: str
+    programs: dict[str, list[str]]
+    aims: dict[str, float | None]
+    rss_aim: bool = True
 
 
 def data_paths(rows: int) -> dict[str, Path]:
     return {"parquet": DATA / f"regression_{rows}.parquet", "csv": DATA / f"regression_{rows}.csv",
-            "logits": DATA / "logits_1000000.parquet"}
+            "grouped": DATA / f"grouped_{rows}.parquet", "logits": DATA / "logits_1000000.parquet"}
 
 
 def generate(rows: int) -> dict[str, Path]:
@@ -107,7 +65,7 @@ def generate(rows: int) -> dict[str, Path]:
     from this one, and wait4's peak RSS would include a parent grown by generating data."""
     paths = data_paths(rows)
     if not all(path.exists() for path in paths.values()):
-        subprocess.run([PYTHON, __file__, "--generate", str(rows)], check=True)
+        subprocess.run([sys.executable, __file__, "--generate", str(rows)], check=True)
     return paths
 
 
@@ -120,17 +78,21 @@ def _write_data(rows: int) -> None:
     DATA.mkdir(exist_ok=True)
     paths = data_paths(rows)
     rng = np.random.default_rng(0)
-    if not paths["parquet"].exists() or not paths["csv"].exists():
-        chunks = []
-        with pq.ParquetWriter(paths["parquet"], pa.schema([("pred", pa.float64()), ("target", pa.float64())])) as pw:
-            for start in range(0, rows, 1 << 21):
-                count = min(1 << 21, rows - start)
-                target = rng.normal(size=count)
-                table = pa.table({"pred": target + rng.normal(size=count), "target": target})
-                pw.write_table(table)
-                chunks.append(table)
-        pc.write_csv(pa.concat_tables(chunks), paths["csv"])
-        del chunks
+    regions = pa.array([f"region_{i:02d}" for i in range(20)])
+    schema = pa.schema([("pred", pa.float64()), ("target", pa.float64())])
+    grouped_schema = schema.append(pa.field("segment", pa.string())).append(
+        pa.field("category", pa.dictionary(pa.int32(), pa.string())))
+    with pq.ParquetWriter(paths["parquet"], schema) as plain, pc.CSVWriter(paths["csv"], schema) as csv, \
+            pq.ParquetWriter(paths["grouped"], grouped_schema) as grouped:
+        for start in range(0, rows, 1 << 21):
+            count = min(1 << 21, rows - start)
+            target = rng.normal(size=count)
+            table = pa.table({"pred": target + rng.normal(size=count), "target": target})
+            plain.write_table(table)
+            csv.write_table(table)
+            codes = pa.array(rng.integers(0, 20, count).astype(np.int32))
+            grouped.write_table(table.append_column("segment", regions.take(codes)).append_column(
+                "category", pa.DictionaryArray.from_arrays(codes, regions)))
     if not paths["logits"].exists():
         count = 1_000_000
         columns = {f"l{i}": rng.normal(size=count) for i in range(10)}
@@ -141,84 +103,147 @@ def _write_data(rows: int) -> None:
 def run_once(command: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS in MiB) of one process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=DATA)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: a gate or check failed, still a full run
         raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
     return elapsed, usage.ru_maxrss / 1024
 
 
-def measure(programs: dict[str, list[str]], repeats: int) -> dict[str, tuple[float, float]]:
-    """Median time and max RSS per program, runs interleaved so drift hits all alike."""
-    samples = {name: [] for name in programs}
+def measure(sections: list[Section], repeats: int) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(median s, spread: max/min time, max RSS MiB) per (section, program); every round runs
+    every program once, so drift hits all alike."""
+    samples = {(section.title, name): [] for section in sections for name in section.programs}
     for _ in range(repeats):
-        for name, command in programs.items():
-            samples[name].append(run_once(command))
-    return {name: (statistics.median(t for t, _ in runs), max(r for _, r in runs)) for name, runs in samples.items()}
+        for section in sections:
+            for name, command in section.programs.items():
+                samples[section.title, name].append(run_once(command))
+    return {key: (statistics.median(t for t, _ in runs), max(t for t, _ in runs) / min(t for t, _ in runs),
+                  max(r for _, r in runs)) for key, runs in samples.items()}
 
 
-def print_table(title: str, results: dict[str, tuple[float, float]], baseline: str, plain: list[str]) -> None:
-    fastest_plain = min(plain, key=lambda name: results[name][0])
-    print(f"\n{title}")
-    print(f"{'program':<12}{'median s':>10}{'peak RSS MiB':>14}{'x ' + baseline:>12}{'x fastest plain':>17}")
-    for name, (seconds, rss) in results.items():
-        print(f"{name:<12}{seconds:>10.3f}{rss:>14.0f}{seconds / results[baseline][0]:>12.2f}"
-              f"{seconds / results[fastest_plain][0]:>17.2f}")
+def print_sections(sections: list[Section], results) -> list[str]:
+    """Each section's table; returns one line per aim."""
+    verdicts = []
+    for section in sections:
+        base = results[section.title, section.baseline][0]
+        print(f"\n{section.title}")
+        print(f"{'program':<22}{'median s':>10}{'max/min':>9}{'peak RSS MiB':>14}{'x ' + section.baseline:>20}")
+        for name in section.programs:
+            seconds, spread, rss = results[section.title, name]
+            print(f"{name:<22}{seconds:>10.3f}{spread:>9.2f}{rss:>14.0f}{seconds / base:>20.2f}")
+            aim = section.aims.get(name)
+            if aim is not None:
+                met = seconds / base <= aim and (not section.rss_aim or rss <= RSS_AIM_MIB)
+                rss_text = f", {rss:.0f} MiB (aim <= {RSS_AIM_MIB})" if section.rss_aim else ""
+                verdicts.append(f"{section.title} / {name}: {seconds / base:.2f}x (aim <= {aim}){rss_text}"
+                                f"  {'met' if met else 'NOT MET'}")
+    return verdicts
 
 
-def has_torch() -> bool:
-    return subprocess.run([PYTHON, "-c", "import torch"], capture_output=True).returncode == 0
+def small_file_section(losscli: list[str], python: str) -> Section:
+    pred, target = str(SAMPLES / "outliers_pred.csv"), str(SAMPLES / "outliers_target.csv")
+    programs = {"import numpy": [python, "-c", "import numpy"],
+                "--version": [*losscli, "--version"],
+                "list": [*losscli, "list"],
+                "describe huber": [*losscli, "describe", "huber"],
+                "compute mse (csv)": [*losscli, "compute", "mse", pred, target],
+                "compute huber (json)": [*losscli, "compute", "huber", pred, target, "--format", "json"],
+                "compute (parquet)": [*losscli, "compute", "mae", str(SAMPLES / "eval.parquet"), "--col",
+                                      "pred=yhat", "--col", "target=y", "--group-by", "segment"],
+                "compare mse mae huber": [*losscli, "compare", "mse", "mae", "huber", pred, target],
+                "gradcheck focal": [*losscli, "gradcheck", "focal"]}
+    aims = {name: 2.0 for name in programs if name not in ("import numpy", "compute (parquet)")}
+    return Section("small files", "import numpy", programs, aims, rss_aim=False)
+
+
+def big_sections(losscli: list[str], python: str, paths: dict[str, Path], torch: bool) -> list[Section]:
+    columns = ["--col", "pred=pred", "--col", "target=target", "--format", "json"]
+    parquet, csv, grouped, logits = (str(paths[kind]) for kind in ("parquet", "csv", "grouped", "logits"))
+    compute_parquet = [*losscli, "compute", "mse", parquet, *columns]
+    sections = [
+        Section("mse, parquet", "floor", {"floor": [python, "-c", scripts.FLOOR_PARQUET, parquet],
+                                          "losscli": compute_parquet,
+                                          "floor-raw": [python, "-c", scripts.FLOOR_RAW_PARQUET, parquet],
+                                          "pandas": [python, "-c", scripts.PANDAS, parquet]}, {"losscli": None}),
+        Section("mse, csv", "pandas", {"pandas": [python, "-c", scripts.PANDAS, csv],
+                                       "losscli": [*losscli, "compute", "mse", csv, *columns],
+                                       "pyarrow": [python, "-c", scripts.ARROW_CSV, csv]}, {"losscli": 1.10}),
+        Section("softmax_cross_entropy, 1,000,000 x 10 logits, parquet", "floor",
+                {"floor": [python, "-c", scripts.FLOOR_LOGITS, logits],
+                 "losscli": [*losscli, "compute", "softmax_cross_entropy", logits, "--col", "logits=l*", "--col",
+                             "target=label", "--format", "json"],
+                 "pandas": [python, "-c", scripts.PANDAS_LOGITS, logits]}, {"losscli": None}),
+        Section("group-by, parquet", "no group-by",
+                {"no group-by": [*losscli, "compute", "mse", grouped, *columns],
+                 "--group-by text": [*losscli, "compute", "mse", grouped, *columns, "--group-by", "segment"],
+                 "--group-by categorical": [*losscli, "compute", "mse", grouped, *columns, "--group-by", "category"]},
+                {"--group-by text": 1.3, "--group-by categorical": 1.3}),
+        Section("compare, parquet", "compute mse",
+                {"compute mse": compute_parquet,
+                 "compare mse mae huber": [*losscli, "compare", "mse", "mae", "huber", parquet, *columns]},
+                {"compare mse mae huber": 3.0}),
+    ]
+    if has_module(python, "polars"):
+        sections[1].programs["polars"] = [python, "-c", scripts.POLARS_CSV, csv]
+    if torch:
+        sections[0].programs["torch"] = [python, "-c", scripts.TORCH_MSE, parquet]
+    return sections
+
+
+def large_sections(losscli: list[str], python: str) -> list[Section]:
+    paths = generate(50_000_000)
+    columns = ["--col", "pred=pred", "--col", "target=target", "--format", "json"]
+    csv, parquet = str(paths["csv"]), str(paths["parquet"])
+    return [Section("50 M rows, csv", "pandas", {"pandas": [python, "-c", scripts.PANDAS, csv],
+                                                 "losscli": [*losscli, "compute", "mse", csv, *columns]},
+                    {"losscli": 1.10}),
+            Section("50 M rows, parquet", "floor", {"floor": [python, "-c", scripts.FLOOR_PARQUET, parquet],
+                                                    "losscli": [*losscli, "compute", "mse", parquet, *columns]},
+                    {"losscli": None})]
+
+
+def candidate_section(python: str, csv: Path) -> Section:
+    programs = {"pandas": [python, "-c", scripts.PANDAS, str(csv)]}
+    for name, code in scripts.CANDIDATES.items():
+        if has_module(python, name.split("-")[0].replace("arrow", "pyarrow")):
+            programs[name] = [python, "-c", code, str(csv)]
+    return Section("streaming CSV readers (candidates)", "pandas", programs, {})
+
+
+def has_module(python: str, name: str) -> bool:
+    return subprocess.run([python, "-c", f"import {name}"], capture_output=True).returncode == 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--large", action="store_true", help="also measure RSS at 50 M rows (Parquet and CSV)")
+    parser.add_argument("--large", action="store_true", help="also 50 M rows (CSV and Parquet), one round")
+    parser.add_argument("--candidates", action="store_true", help="also the streaming CSV readers considered")
+    parser.add_argument("--only-small", action="store_true", help="only the small-file section")
+    parser.add_argument("--python", default=sys.executable, help="the Python whose losscli is measured")
     parser.add_argument("--generate", type=int, metavar="ROWS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
         _write_data(args.generate)
         return
-    losscli = [str(BIN / "losscli"), "compute"]
-    torch = has_torch()
-    paths = generate(args.rows)
-    print(f"{args.rows:,} rows; {args.repeats} interleaved runs each; machine: {os.cpu_count()} cores")
-
-    for kind, floor in (("parquet", FLOOR_PARQUET), ("csv", FLOOR_CSV)):
-        path = str(paths[kind])
-        programs = {"losscli": [*losscli, "mse", path, "--col", "pred=pred", "--col", "target=target",
-                                "--format", "json"],
-                    "floor": [PYTHON, "-c", floor, path], "pandas": [PYTHON, "-c", PANDAS, path]}
-        if kind == "parquet":
-            programs["floor-raw"] = [PYTHON, "-c", FLOOR_RAW_PARQUET, path]
-        if torch:
-            programs["torch"] = [PYTHON, "-c", TORCH_MSE, path]
-        plain = [name for name in programs if name not in ("losscli", "floor-raw")]
-        print_table(f"mse, {kind}", measure(programs, args.repeats), "floor", plain)
-
-    path = str(paths["logits"])
-    programs = {"losscli": [*losscli, "softmax_cross_entropy", path, "--col", "logits=l*", "--col", "target=label",
-                            "--format", "json"],
-                "floor": [PYTHON, "-c", FLOOR_LOGITS, path], "pandas": [PYTHON, "-c", PANDAS_LOGITS, path]}
-    if torch:
-        programs["torch"] = [PYTHON, "-c", TORCH_LOGITS, path]
-    plain = [name for name in programs if name != "losscli"]
-    print_table("softmax_cross_entropy, 1,000,000 x 10 logits, parquet", measure(programs, args.repeats), "floor",
-                plain)
-
-    startup = measure({"losscli": [str(BIN / "losscli"), "--version"],
-                       "numpy": [PYTHON, "-c", "import numpy"]}, max(args.repeats, 7))
-    print_table("start-up", startup, "numpy", ["numpy"])
-
+    losscli = [args.python, "-m", "losscli"]
+    sections = [small_file_section(losscli, args.python)]
+    if not args.only_small:
+        paths = generate(args.rows)
+        sections += big_sections(losscli, args.python, paths, has_module(args.python, "torch"))
+        if args.candidates:
+            sections.append(candidate_section(args.python, paths["csv"]))
+    print(f"{args.rows:,} rows; {args.repeats} interleaved rounds; {os.cpu_count()} cores; "
+          f"losscli from {args.python}; max/min = slowest/fastest run (noise)")
+    verdicts = print_sections(sections, measure(sections, args.repeats))
     if args.large:
-        large = generate(50_000_000)
-        for kind in ("parquet", "csv"):
-            seconds, rss = measure({"losscli": [*losscli, "mse", str(large[kind]), "--col", "pred=pred", "--col",
-                                                "target=target", "--format", "json"]}, 1)["losscli"]
-            print(f"\n50,000,000 rows, {kind}: losscli {seconds:.2f} s, peak RSS {rss:.0f} MiB")
+        large = large_sections(losscli, args.python)
+        verdicts += print_sections(large, measure(large, 1))
+    print("\naims")
+    print("\n".join(verdicts))
 
 
 if __name__ == "__main__":

@@ -43,20 +43,30 @@ def label_text(label) -> str:
 
 def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
                      denominators: np.ndarray | None, labels) -> dict[str, Aggregate]:
-    """{label: Aggregate of its rows}, in order of first appearance. labels: one per row [N]."""
-    labels = np.array([label_text(label) for label in labels], dtype=object)
+    """{label: Aggregate of its rows}, in order of first appearance.
+
+    labels: one per row [N], an array or a :class:`~losscli.io.coded.CodedColumn` (as readers
+    give them): the sums are ``np.bincount`` over the codes, and only the k distinct values
+    become label text.
+    """
+    from .io.coded import CodedColumn
+
+    coded = labels if isinstance(labels, CodedColumn) else CodedColumn.encode(labels)
     rows = per_sample.shape[0]
-    if labels.shape[0] != rows:
-        raise InputError(f"row-count mismatch: the group column has {labels.shape[0]} rows, the inputs {rows}",
+    if len(coded) != rows:
+        raise InputError(f"row-count mismatch: the group column has {len(coded)} rows, the inputs {rows}",
                          input_name="group-by")
-    names, first, codes = np.unique(labels, return_index=True, return_inverse=True)
-    ones = np.ones_like(per_sample)
-    sums = np.bincount(codes, _row_totals(per_sample, sample_weights), names.size)
-    totals = np.bincount(codes, _row_totals(ones if denominators is None else denominators, sample_weights),
-                         names.size)
-    counts = np.bincount(codes, minlength=names.size) * (per_sample.size // max(rows, 1))
-    return {str(names[i]): Aggregate(float(sums[i]), float(totals[i]), int(counts[i]))
-            for i in np.argsort(first, kind="stable")}
+    slots = coded.values.shape[0]
+    sums = np.bincount(coded.codes, _row_totals(per_sample, sample_weights), slots)
+    totals = np.bincount(coded.codes, _row_totals(np.ones_like(per_sample) if denominators is None else denominators,
+                                                  sample_weights), slots)
+    counts = np.bincount(coded.codes, minlength=slots) * (per_sample.size // max(rows, 1))
+    aggregates: dict[str, Aggregate] = {}
+    for code in np.flatnonzero(counts):  # codes in order of first appearance
+        aggregate = Aggregate(float(sums[code]), float(totals[code]), int(counts[code]))
+        label = label_text(coded.values[code])
+        aggregates[label] = aggregates[label].merge(aggregate) if label in aggregates else aggregate
+    return aggregates
 
 
 def merge_groups(first: dict[str, Aggregate], second: dict[str, Aggregate]) -> dict[str, Aggregate]:
@@ -76,8 +86,10 @@ def group_values(spec: LossSpec, reduction: str, aggregates: dict[str, Aggregate
 def groups_of(result: LossResult, labels) -> list[GroupValue]:
     """Group values of a :func:`losscli.compute` result; labels: one per input row (rows that
     nan_policy "omit" dropped are dropped here too)."""
-    labels = np.asarray(labels, dtype=object)
-    if result.kept_rows is not None and labels.shape[0] == result.kept_rows.shape[0]:
+    from .io.coded import CodedColumn
+
+    labels = labels if isinstance(labels, CodedColumn) else np.asarray(labels, dtype=object)
+    if result.kept_rows is not None and len(labels) == result.kept_rows.shape[0]:
         labels = labels[result.kept_rows]
     aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels)
     return group_values(result.spec, result.reduction, aggregates)

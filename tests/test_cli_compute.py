@@ -769,21 +769,13 @@ def test_installed_console_script_and_python_dash_m_agree():
         assert completed.stdout == f"losscli {losscli.__version__}\n"
 
 
-# --- known bugs in losscli/io (owned elsewhere): strict xfails that turn red once fixed ------
+def test_line_number_counts_blank_lines(tmp_path):
+    pred = write(tmp_path, "pred.csv", "pred\n1.5\n\n2.5\nabc\n4.0\n")  # 'abc': data row 3, file line 5
+    assert_bad_input(run("compute", "mse", pred, TARGET), "row 3 (line 5): expected a number, got 'abc'")
 
 
-@pytest.mark.xfail(strict=True, reason="io: line numbers ignore blank lines that Arrow skips, so the message "
-                                       "points at the wrong line (losscli/io/table.py line_of)")
-def test_line_number_after_a_blank_line(tmp_path):
-    pred = write(tmp_path, "pred.csv", "pred\n1.5\n\n2.5\nabc\n4.0\n")  # 'abc' is on line 5
-    line = assert_bad_input(run("compute", "mse", pred, TARGET), "expected a number, got 'abc'")
-    assert "(line 4)" not in line  # line 4 holds 2.5
-
-
-@pytest.mark.xfail(strict=True, reason="io: Arrow infers '0x10' as the integer 16 in an all-integer column, "
-                                       "while the same cell in a float column is rejected as not a number")
-def test_a_hex_cell_is_treated_alike_whatever_its_neighbours(tmp_path):
+def test_a_hex_cell_is_not_a_number_whatever_its_neighbours(tmp_path):
     among_integers = write(tmp_path, "ints.csv", "pred\n0x10\n2\n3\n4\n")
     among_floats = write(tmp_path, "floats.csv", "pred\n0x10\n2.5\n3.5\n4\n")
-    exit_codes = {run("compute", "mse", path, TARGET).exit_code for path in (among_integers, among_floats)}
-    assert len(exit_codes) == 1, exit_codes
+    for path in (among_integers, among_floats):
+        assert_bad_input(run("compute", "mse", path, TARGET), "column 'pred', row 1 (line 2): expected a number, got '0x10'")

@@ -11,19 +11,12 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from .readers import (
-    FORMATS,
-    check_exists,
-    check_readable,
-    csv_column_names,
-    extra_columns,
-    file_format,
-    read_table,
-    table_to_values,
-)
+from .arrow import batch_values, extra_columns
+from .readers import FORMATS, check_exists, check_readable, file_format, is_stream, open_parquet, read_table
 from .table import FileError, Table
 
 DEFAULT_BATCH_ROWS = 1 << 20
@@ -66,7 +59,7 @@ def iter_tables(path: str, *, header: bool = True, batch_rows: int = DEFAULT_BAT
 
 
 def _iter_file(path: str, header: bool, batch_rows: int, stdin, extra: tuple[str, ...]) -> Iterator[Table]:
-    if path == "-" or os.path.isfile(path) and os.path.getsize(path) < STREAM_BYTES:
+    if path == "-" or is_stream(path) or os.path.isfile(path) and os.path.getsize(path) < STREAM_BYTES:
         yield read_table(path, header=header, stdin=stdin, extra=extra)
         return
     check_exists(path)
@@ -82,11 +75,10 @@ def _iter_file(path: str, header: bool, batch_rows: int, stdin, extra: tuple[str
 
 def _iter_parquet(path: str, batch_rows: int, extra: tuple[str, ...]) -> Iterator[Table]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         # pre_buffer reads ahead whole row groups: faster on object stores, +150 MiB here
-        parquet = pq.ParquetFile(path, pre_buffer=False)
+        parquet = open_parquet(path, extra, pre_buffer=False)
         # about batch_rows values per column of a narrow file: wide files (logits) get fewer rows
         rows = max(1, min(batch_rows, BATCH_VALUES // max(len(parquet.schema_arrow), 1)))
         record_batches = parquet.iter_batches(batch_size=rows, use_threads=True)
@@ -110,25 +102,28 @@ def _iter_npy(path: str, batch_rows: int, extra: tuple[str, ...]) -> Iterator[Ta
 
 def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table]:
     """A large CSV in blocks of about CSV_BLOCK_BYTES, cut at line ends, each parsed on its own
-    by Arrow's multi-threaded reader (faster than its streaming reader here) with the header
-    line in front. Each block infers its own column types, so a bad cell is named exactly.
-    A quoted field spanning lines must not straddle a block boundary."""
-    from .readers import parse_csv
+    (by Arrow's multi-threaded reader, faster than its streaming reader here, or by polars) with
+    the header line in front. Each block infers its own column types, so a bad cell is named
+    exactly. A quoted field spanning lines must not straddle a block boundary."""
+    from .csvread import csv_table
+    from .sniff import check_text
 
     header_line = b""
-    first_row = 0
-    header_lines = 1 if header else 0
+    first_row = lines_before = 0
     names, skipped = None, ()
     with open(path, "rb") as handle:
         if header:
             header_line = handle.readline()
+            lines_before = header_line.count(b"\n")
         for block in _line_blocks(handle):
-            arrow_table = parse_csv(path, header_line + block, header, threads=True)
-            arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
-            names, values, skipped = _batch_values(arrow_table, path, names, skipped, first_row, header_lines + 1)
-            yield Table(path, names, values, header_lines, "csv", skipped, first_row,
-                        extra_columns(arrow_table, extra, path))
-            first_row += arrow_table.num_rows
+            if first_row == 0:
+                check_text(path, header_line + block)
+            table = csv_table(path, header_line + block, header, extra, first_row=first_row,
+                              line_offset=lines_before - header_line.count(b"\n"), threads=True, columns=names)
+            names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
+            yield replace(table, skipped_columns=skipped)
+            first_row += table.rows
+            lines_before += block.count(b"\n")
     if first_row == 0:
         raise FileError(path, "header only, no data rows" if header else "empty file")
 
@@ -163,30 +158,14 @@ def _tables(record_batches, source: str, kind: str, header_lines: int, extra: tu
     for record_batch in record_batches:
         if record_batch.num_rows == 0:
             continue
-        names, values, skipped = _batch_values(record_batch, source, names, skipped, first_row, first_line)
+        found, values, found_skipped = batch_values(record_batch, source, names, first_row=first_row,
+                                                    first_line=first_line)
+        names, skipped = (found, found_skipped) if names is None else (names, skipped)
         yield Table(source, names, values, header_lines, kind, skipped, first_row,
                     extra_columns(record_batch, extra, source))
         first_row += record_batch.num_rows
     if first_row == 0:
         raise FileError(source, "no data rows")
-
-
-def _batch_values(record_batch, source: str, names, skipped, first_row: int, first_line: int | None):
-    """(numeric column names, float64 values, skipped columns) of one batch, keeping the first
-    batch's columns."""
-    selected = record_batch if names is None else record_batch.select(list(names))
-    found, values, first_skipped = table_to_values(selected, source, row_offset=first_row, first_line=first_line)
-    if names is None:
-        return found, values, first_skipped
-    if found == names:
-        return found, values, skipped
-    full = np.full((record_batch.num_rows, len(names)), np.nan)
-    for name in names:
-        if name in found:
-            full[:, names.index(name)] = values[:, found.index(name)]
-        elif record_batch.column(name).null_count != record_batch.num_rows:
-            raise FileError(source, f"column {name!r} holds text from row {first_row + 1} on, expected numbers")
-    return names, full, skipped
 
 
 def prefetch(items: Iterator, depth: int = 1) -> Iterator:

@@ -10,10 +10,12 @@ import difflib
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, LossCliError
+from .coded import concat_columns
 
 STDIN = "<stdin>"
 
@@ -45,7 +47,10 @@ class Table:
     format: "csv", "parquet" or "npy". skipped_columns: columns read but not numeric (text,
     dates, all empty), so a selection naming one can say why it is missing. first_row: the row
     of the file that values[0] is (non-zero for a batch of a streamed file). extra: columns
-    asked for by name and kept as they are (ids, group labels; text allowed), one value per row.
+    asked for by name and kept as they are (ids, group labels; text allowed), one value per row,
+    as NumPy arrays or :class:`~losscli.io.coded.CodedColumn` s. lines: the file line of each
+    row when rows are not simply on consecutive lines after the header (blank lines, quoted
+    line breaks); None: row r of the file is on line header_lines + r + 1.
     """
 
     source: str
@@ -55,7 +60,8 @@ class Table:
     format: str = "csv"
     skipped_columns: tuple[str, ...] = ()
     first_row: int = 0
-    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    lines: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -64,7 +70,8 @@ class Table:
     def slice(self, start: int, stop: int) -> Table:
         """Rows start..stop of this table (values and extra columns), placed in the file."""
         return replace(self, values=self.values[start:stop], first_row=self.first_row + start,
-                       extra={name: column[start:stop] for name, column in self.extra.items()})
+                       extra={name: column[start:stop] for name, column in self.extra.items()},
+                       lines=None if self.lines is None else self.lines[start:stop])
 
 
 def format_location(*, column: str | None = None, row: int | None = None, line: int | None = None) -> str:
@@ -77,8 +84,22 @@ def format_location(*, column: str | None = None, row: int | None = None, line: 
 
 
 def line_of(table: Table, row: int) -> int | None:
-    """The 1-based file line of data row ``row`` (CSV only; blank lines are not counted)."""
-    return table.header_lines + table.first_row + row + 1 if table.format == "csv" else None
+    """The 1-based file line of row ``row`` of the table (CSV only)."""
+    if table.format != "csv":
+        return None
+    return int(table.lines[row]) if table.lines is not None else table.header_lines + table.first_row + row + 1
+
+
+def csv_column_names(names: Sequence[str], header: bool) -> list[str]:
+    """The header's names; column_1, column_2, ... without a header (and for blank names)."""
+    return [name if header and name.strip() else f"column_{i + 1}" for i, name in enumerate(names)]
+
+
+def no_column(source: str, name: str, columns: Sequence[str]) -> FileError:
+    """The error for a column asked for by name that the file does not have."""
+    close = difflib.get_close_matches(name, columns, n=1)
+    return FileError(source, f"no column {name!r}",
+                     hint=(f"did you mean {close[0]!r}? " if close else "") + "columns: " + ", ".join(columns))
 
 
 def select_columns(table: Table, selector: str) -> Table:
@@ -179,5 +200,10 @@ def concat_tables(tables: Sequence[Table]) -> Table:
     first = tables[0]
     sources = list(dict.fromkeys(table.source for table in tables))
     source = first.source if len(sources) == 1 else f"{first.source} (+ {len(sources) - 1} more shards)"
+    lines = None
+    if any(table.lines is not None for table in tables):
+        lines = np.concatenate([np.arange(table.rows) + [line_of(table, 0) or 0] if table.lines is None
+                                else table.lines for table in tables])
     return replace(first, source=source, values=np.concatenate([table.values for table in tables]),
-                   extra={name: np.concatenate([table.extra[name] for table in tables]) for name in first.extra})
+                   extra={name: concat_columns([table.extra[name] for table in tables]) for name in first.extra},
+                   lines=lines)

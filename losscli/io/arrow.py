@@ -1,0 +1,211 @@
+"""Arrow tables (a whole file, or one batch of it) as float64 values and coded label columns.
+
+pyarrow is imported inside the functions, so importing losscli stays light.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from .coded import CodedColumn, concat_columns
+from .table import FileError, format_location, no_column
+
+# A cell of a text column that counts as a number (after trimming); matches what Arrow parses.
+NUMBER_PATTERN = r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)$"
+# Cells read as missing (NaN), as pyarrow's CSV reader does for numeric columns.
+MISSING_MARKERS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                   "1.#QNAN", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
+# Index columns pandas stores in Parquet files; never an input.
+PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
+
+
+def table_to_values(arrow_table, source: str, *, row_offset: int = 0, first_line: int | None = None,
+                    lines: np.ndarray | None = None) -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...]]:
+    """(numeric column names, float64 [rows, columns], skipped column names) of an Arrow table.
+
+    A column is numeric when every non-missing cell is a number; a column with no number at
+    all (text, dates, all empty) is skipped; a column mixing both is an error naming the first
+    bad cell. A file read only for its id or group columns may have no numeric column at all:
+    an input that needs one says so (:func:`~losscli.io.table.as_input_array`).
+    ``row_offset`` places the table's row 0 in the whole file when the table is one batch of
+    it; the file line of the table's row r is ``lines[r]`` if given, else
+    ``first_line + row_offset + r`` (``first_line``: the line of the file's first data row; CSV only).
+    """
+    names, floats, skipped = [], [], []
+    for name, column in zip(arrow_table.column_names, arrow_table.columns, strict=True):
+        try:
+            as_float = None if PANDAS_INDEX.match(name) else _column_to_float(column)
+        except _BadCell as bad:
+            line = None if first_line is None else first_line + row_offset + bad.row if lines is None \
+                else int(lines[bad.row])
+            raise FileError(source, f"expected a number, got {_cell_text(column, bad.row)}",
+                            where=format_location(column=name, row=row_offset + bad.row, line=line),
+                            hint="every cell of a numeric column must be a number or empty") from None
+        if as_float is None:
+            skipped.append(name)
+        else:
+            names.append(name)
+            floats.append(as_float)
+    return tuple(names), _fill_matrix(floats, arrow_table.num_rows), tuple(skipped)
+
+
+def batch_values(arrow_table, source: str, names: Sequence[str] | None, *, first_row: int = 0,
+                 first_line: int | None = None, lines: np.ndarray | None = None):
+    """(numeric column names, float64 values, skipped columns) of one batch of a streamed file;
+    ``names``: the first batch's numeric columns, which later batches keep (an empty cell in
+    all of a batch's rows is NaN; text in such a column is an error). None: this is the first."""
+    selected = arrow_table if names is None else arrow_table.select(list(names))
+    found, values, skipped = table_to_values(selected, source, row_offset=first_row, first_line=first_line,
+                                             lines=lines)
+    if names is None or found == tuple(names):
+        return found, values, skipped
+    full = np.full((arrow_table.num_rows, len(names)), np.nan)
+    for name in names:
+        if name in found:
+            full[:, names.index(name)] = values[:, found.index(name)]
+        elif arrow_table.column(name).null_count != arrow_table.num_rows:
+            raise FileError(source, f"column {name!r} holds text from row {first_row + 1} on, expected numbers")
+    return tuple(names), full, skipped
+
+
+class _BadCell(Exception):
+    """A cell that is not a number in a column that has numbers (row within the column)."""
+
+    def __init__(self, row: int):
+        super().__init__(row)
+        self.row = row
+
+
+def _column_to_float(column):
+    """float64 column (missing -> NaN), or None if no cell is a number; _BadCell if mixed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
+            or pa.types.is_decimal(kind):
+        return _as_float64(column)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+    trimmed = pc.utf8_trim_whitespace(column)
+    missing = pc.or_(pc.is_null(trimmed), pc.is_in(trimmed, value_set=pa.array(MISSING_MARKERS)))
+    numeric = pc.fill_null(pc.match_substring_regex(trimmed, NUMBER_PATTERN, ignore_case=True), False)
+    if not pc.any(numeric).as_py():
+        return None
+    first_bad = pc.index(pc.and_(pc.invert(missing), pc.invert(numeric)), True).as_py()
+    if first_bad >= 0:
+        raise _BadCell(first_bad)
+    return _as_float64(pc.cast(pc.if_else(missing, pa.scalar(None, trimmed.type), trimmed), pa.float64()))
+
+
+def _as_float64(column):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # safe=False: int64 beyond 2**53 rounds to the nearest double instead of raising.
+    as_float = column.cast(pa.float64(), safe=False)
+    return pc.fill_null(as_float, float("nan")) if as_float.null_count else as_float
+
+
+def _cell_text(column, row: int) -> str:
+    text = str(column[row].as_py())
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _fill_matrix(float_columns, rows: int) -> np.ndarray:
+    """Copy float64 Arrow columns chunk by chunk into one [rows, columns] array.
+
+    Column-major, so that a column (the usual input: one prediction column) is a contiguous
+    view and needs no further copy.
+    """
+    values = np.empty((rows, len(float_columns)), dtype=np.float64, order="F")
+    for index, column in enumerate(float_columns):
+        start = 0
+        for chunk in getattr(column, "chunks", [column]):  # ChunkedArray (table) or Array (batch)
+            values[start:start + len(chunk), index] = _float_view(chunk)
+            start += len(chunk)
+    return values
+
+
+def _float_view(chunk) -> np.ndarray:
+    """A float64 Arrow array without nulls as a NumPy view of its data buffer.
+
+    Arrow's own to_numpy imports pandas on first use (about 0.2 s), which start-up avoids.
+    """
+    if chunk.null_count == 0 and len(chunk):
+        return np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=len(chunk), offset=chunk.offset * 8)
+    return chunk.to_numpy(zero_copy_only=False)
+
+
+def extra_columns(arrow_table, names: Sequence[str], source: str) -> dict[str, CodedColumn]:
+    """The columns ``names`` of an Arrow table or record batch, values as they are, coded
+    (:class:`~losscli.io.coded.CodedColumn`): integers as int64, other numbers as float64
+    (missing: NaN), anything else as objects (missing: None)."""
+    found = {}
+    for name in names:
+        if name not in arrow_table.column_names:
+            raise no_column(source, name, arrow_table.column_names)
+        found[name] = coded_column(arrow_table.column(name))
+    return found
+
+
+def coded_column(column) -> CodedColumn:
+    """An Arrow array or chunked array as a CodedColumn, chunk by chunk (Arrow's hash-based
+    dictionary encoding; a dictionary column is renumbered in order of first appearance)."""
+    chunks = getattr(column, "chunks", [column])
+    pieces = [_coded_chunk(chunk, _value_kind(column)) for chunk in chunks if len(chunk)]
+    if not pieces:
+        return CodedColumn(np.zeros(0, dtype=np.int64), np.zeros(0))
+    return pieces[0] if len(pieces) == 1 else concat_columns(pieces)
+
+
+def _coded_chunk(chunk, kind: str) -> CodedColumn:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(chunk.type):
+        return CodedColumn(np.zeros(len(chunk), dtype=np.int64), _numpy_values([None], kind))
+    if not pa.types.is_dictionary(chunk.type):
+        chunk = pc.dictionary_encode(chunk, null_encoding="encode")
+    dictionary, indices = chunk.dictionary, chunk.indices
+    if indices.null_count:  # a null cell of a dictionary column: one more value, None
+        indices = pc.fill_null(indices, len(dictionary))
+        dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+    indices = indices.cast(pa.int64())
+    order = _int64_view(pc.unique(indices))  # the dictionary entries used, in order of first appearance
+    rank = np.zeros(len(dictionary), dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return CodedColumn(rank[_int64_view(indices)], _numpy_values(dictionary.take(pa.array(order)).to_pylist(), kind))
+
+
+def _int64_view(array) -> np.ndarray:
+    """An int64 Arrow array without nulls as a NumPy view of its data buffer."""
+    return np.frombuffer(array.buffers()[1], dtype=np.int64, count=len(array), offset=array.offset * 8)
+
+
+def _value_kind(column) -> str:
+    """"int", "float" or "object": how a column's values are kept (ints with a missing cell
+    become floats, as pandas does)."""
+    import pyarrow as pa
+
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if pa.types.is_integer(kind):
+        return "float" if column.null_count else "int"
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "float"
+    return "object"
+
+
+def _numpy_values(values: list, kind: str) -> np.ndarray:
+    if kind == "int":
+        return np.array(values, dtype=np.int64)
+    if kind == "float":
+        return np.array([np.nan if value is None else float(value) for value in values], dtype=np.float64)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array

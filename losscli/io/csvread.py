@@ -1,0 +1,123 @@
+"""CSV text (a whole file, or a block of one with the header line in front) into a :class:`Table`.
+
+Small plain texts go through :mod:`~losscli.io.smallcsv` (no pyarrow import), large blocks
+through polars when the optional extra is installed (:mod:`~losscli.io.polarscsv`), and
+everything else, every error included, through Arrow's reader here. Whichever reads it, a
+text gives the same numbers and the same messages.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from .arrow import batch_values, extra_columns
+from .smallcsv import small_csv_table
+from .sniff import header_text, row_lines
+from .table import FileError, Table, csv_column_names
+
+
+def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (), *, first_row: int = 0,
+              line_offset: int = 0, threads: bool = False, columns: Sequence[str] | None = None) -> Table:
+    """The Table of ``data``; with ``header`` its first line holds the column names.
+
+    For a block of a streamed file: first_row: the file's row of its first data row;
+    line_offset: what to add to a line of ``data`` to make it a line of the file; columns: the
+    first block's numeric columns, which this one keeps (see :func:`~losscli.io.arrow.batch_values`).
+    """
+    header_lines = 1 if header else 0
+    if line_offset == first_row and columns is None:
+        table = small_csv_table(source, data, header, extra)
+        if table is not None:
+            return table
+    from .polarscsv import polars_table
+
+    table = polars_table(source, data, header, extra, first_row, line_offset, columns)
+    if table is not None:
+        return table
+    arrow_table = parse_csv(source, data, header, threads=threads, line_offset=line_offset)
+    arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
+    lines = row_lines(data, header)
+    if lines is None and line_offset != first_row:
+        lines = np.arange(arrow_table.num_rows) + header_lines + 1
+    lines = None if lines is None else lines + line_offset
+    first_line = header_lines + 1
+    check_utf8(arrow_table, source, first_row, first_line, lines)
+    names, values, skipped = batch_values(arrow_table, source, columns, first_row=first_row, first_line=first_line,
+                                          lines=lines)
+    return Table(source, names, values, header_lines, "csv", skipped, first_row,
+                 extra_columns(arrow_table, extra, source), lines)
+
+
+def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, threads: bool = False,
+              line_offset: int = 0):
+    """Arrow's table of CSV ``data``. Integer columns of a text with hex-looking cells ('0x1a',
+    which Arrow reads as 26) are read as text, so a hex cell is never a number."""
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    # One thread for files read whole (they are small): pyarrow's CSV thread pool occasionally
+    # aborted the process at exit then ("terminate called without an active exception").
+    options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=threads)
+    try:
+        table = arrow_csv.read_csv(io.BytesIO(data), read_options=options)
+        hex_columns = _hex_suspects(table, data)
+        if hex_columns:
+            as_text = arrow_csv.ConvertOptions(column_types=dict.fromkeys(hex_columns, pa.string()))
+            table = arrow_csv.read_csv(io.BytesIO(data), read_options=options, convert_options=as_text)
+        return table
+    except UnicodeDecodeError:  # column names that are not UTF-8
+        header_text(source, data)
+        raise
+    except pa.ArrowInvalid as error:
+        message = str(error).removeprefix("CSV parse error: ")
+    except OSError as error:
+        raise FileError(source, f"cannot read: {error}") from None
+    if not message.startswith("Empty CSV file"):
+        raise FileError(source, _csv_problem(message, line_offset))
+    # Arrow rejects a text whose only line lacks a final newline ("1,2", or a bare header).
+    if not data.removeprefix(b"\xef\xbb\xbf").strip() or not retry:
+        raise FileError(source, "empty file (no header, no data rows)")
+    return parse_csv(source, data + b"\n", header, retry=False, threads=threads, line_offset=line_offset)
+
+
+def _hex_suspects(table, data: bytes) -> list[str]:
+    """The integer columns that may hold hex cells (only if '0x' or '0X' occurs at all)."""
+    import pyarrow as pa
+
+    if b"0x" not in data and b"0X" not in data:
+        return []
+    return [field.name for field in table.schema if pa.types.is_integer(field.type)]
+
+
+def check_utf8(arrow_table, source: str, first_row: int, first_line: int, lines) -> None:
+    """FileError naming the first cell that is not UTF-8 text (Arrow reads a column holding
+    one as binary)."""
+    import pyarrow as pa
+
+    from .table import format_location
+
+    for name, column in zip(arrow_table.column_names, arrow_table.columns, strict=True):
+        if not pa.types.is_binary(column.type):
+            continue
+        for row, cell in enumerate(column.to_pylist()):
+            try:
+                (cell or b"").decode("utf-8")
+            except UnicodeDecodeError as error:
+                line = first_line + first_row + row if lines is None else int(lines[row])
+                raise FileError(source, f"not UTF-8 text: {cell[:40]!r} (byte {cell[error.start]:#04x})",
+                                where=format_location(column=name, row=first_row + row, line=line),
+                                hint="save the file as UTF-8") from None
+
+
+def _csv_problem(arrow_message: str, line_offset: int) -> str:
+    # Arrow's "Row #3" counts lines of the text it parsed (header included): call it a line of
+    # the file, as our messages do.
+    detail = arrow_message.splitlines()[0]
+    where, detail = re.match(r"^(?:Row #(\d+): )?(.*)$", detail).groups()
+    detail = detail if len(detail) <= 200 else detail[:200] + "..."
+    line = f"line {int(where) + line_offset}: " if where else ""
+    return f"not a valid CSV file: {line}{detail[:1].lower()}{detail[1:]}"
