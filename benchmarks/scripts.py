@@ -88,13 +88,11 @@ for batch in pc.open_csv(sys.argv[1], read_options=pc.ReadOptions(block_size=1 <
     r = batch.column(0).to_numpy() - batch.column(1).to_numpy(); total += float(r @ r); n += r.size
 print(total / n)
 """,
-    "polars-batched": """
+    "polars-streaming": """
 import sys, numpy as np, polars as pl
 total = 0.0; n = 0
-reader = pl.read_csv_batched(sys.argv[1], batch_size=1 << 20)
-while batches := reader.next_batches(2):
-    for frame in batches:
-        r = frame["pred"].to_numpy() - frame["target"].to_numpy(); total += float(r @ r); n += r.size
+for frame in pl.scan_csv(sys.argv[1]).collect_batches(chunk_size=1 << 20, engine="streaming"):
+    r = frame["pred"].to_numpy() - frame["target"].to_numpy(); total += float(r @ r); n += r.size
 print(total / n)
 """,
     "polars-blocks": """
@@ -117,6 +115,6 @@ print(total / n)
 """,
     "duckdb": """
 import sys, duckdb
-print(duckdb.sql(f"select avg((pred - target) * (pred - target)) from read_csv('{sys.argv[1]}')").fetchone()[0])
+print(duckdb.sql(f"select avg((pred - target) * (pred - target)) from read_csv('{sys.argv[1]}')").fetchall()[0][0])
 """,
 }

@@ -1,15 +1,24 @@
 """Reading inputs and writing outputs: CSV, Parquet, .npy and CSV on stdin.
 
 pandas and pyarrow are imported only inside the functions that need them, so importing this
-package (and ``losscli --help``) stays light.
+package (and ``losscli --help``) stays light; the writers load on first use (a run without
+output files never needs them).
 """
+
+from importlib import import_module
 
 from .arrow import extra_columns
 from .coded import CodedColumn
 from .readers import FORMATS, file_format, read_table
 from .table import STDIN, FileError, Table, as_input_array, describe_location, format_location, select_columns
-from .writers import ArrayStreamWriter, check_output_path, write_array
 
-__all__ = ["FORMATS", "STDIN", "ArrayStreamWriter", "CodedColumn", "FileError", "Table", "as_input_array",
-           "check_output_path", "describe_location", "extra_columns", "file_format", "format_location", "read_table",
-           "select_columns", "write_array"]
+_WRITERS = ("ArrayStreamWriter", "check_output_path", "write_array")
+
+__all__ = ["FORMATS", "STDIN", "CodedColumn", "FileError", "Table", "as_input_array", "describe_location",
+           "extra_columns", "file_format", "format_location", "read_table", "select_columns", *_WRITERS]
+
+
+def __getattr__(name: str):
+    if name in _WRITERS:
+        return getattr(import_module(".writers", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

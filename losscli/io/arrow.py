@@ -93,14 +93,14 @@ def _column_to_float(column):
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None
     trimmed = pc.utf8_trim_whitespace(column)
-    missing = pc.or_(pc.is_null(trimmed), pc.is_in(trimmed, value_set=pa.array(MISSING_MARKERS)))
-    numeric = pc.fill_null(pc.match_substring_regex(trimmed, NUMBER_PATTERN, ignore_case=True), False)
+    missing = pc.or_(pc.is_null(trimmed), pc.is_in(trimmed, value_set=_strings(MISSING_MARKERS)))
+    numeric = pc.fill_null(pc.match_substring_regex(trimmed, NUMBER_PATTERN, ignore_case=True), _scalar(False))
     if not pc.any(numeric).as_py():
         return None
-    first_bad = pc.index(pc.and_(pc.invert(missing), pc.invert(numeric)), True).as_py()
+    first_bad = pc.index(pc.and_(pc.invert(missing), pc.invert(numeric)), _scalar(True)).as_py()
     if first_bad >= 0:
         raise _BadCell(first_bad)
-    return _as_float64(pc.cast(pc.if_else(missing, pa.scalar(None, trimmed.type), trimmed), pa.float64()))
+    return _as_float64(pc.cast(pc.if_else(missing, pa.nulls(1, trimmed.type)[0], trimmed), pa.float64()))
 
 
 def _as_float64(column):
@@ -109,7 +109,29 @@ def _as_float64(column):
 
     # safe=False: int64 beyond 2**53 rounds to the nearest double instead of raising.
     as_float = column.cast(pa.float64(), safe=False)
-    return pc.fill_null(as_float, float("nan")) if as_float.null_count else as_float
+    return pc.fill_null(as_float, _scalar(float("nan"))) if as_float.null_count else as_float
+
+
+# pa.array() and pa.scalar() of Python objects import pandas (0.3 s) on first use: Arrow values
+# that a reader needs are made from buffers instead.
+def _scalar(value: bool | int | float):
+    """An Arrow bool, int64 or float64 scalar."""
+    import pyarrow as pa
+
+    if isinstance(value, bool):
+        return pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(bytes([value]))])[0]
+    kind, dtype = (pa.int64(), np.int64) if isinstance(value, int) else (pa.float64(), np.float64)
+    return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(np.array([value], dtype=dtype).tobytes())])[0]
+
+
+def _strings(values: Sequence[str]):
+    """An Arrow string array."""
+    import pyarrow as pa
+
+    encoded = [value.encode() for value in values]
+    offsets = np.concatenate([[0], np.cumsum([len(value) for value in encoded])]).astype(np.int32)
+    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()),
+                                                            pa.py_buffer(b"".join(encoded))])
 
 
 def _cell_text(column, row: int) -> str:
@@ -172,15 +194,14 @@ def _coded_chunk(chunk, kind: str) -> CodedColumn:
         return CodedColumn(np.zeros(len(chunk), dtype=np.int64), _numpy_values([None], kind))
     if not pa.types.is_dictionary(chunk.type):
         chunk = pc.dictionary_encode(chunk, null_encoding="encode")
-    dictionary, indices = chunk.dictionary, chunk.indices
+    dictionary, indices = chunk.dictionary.to_pylist(), chunk.indices.cast(pa.int64())
     if indices.null_count:  # a null cell of a dictionary column: one more value, None
-        indices = pc.fill_null(indices, len(dictionary))
-        dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
-    indices = indices.cast(pa.int64())
+        indices = pc.fill_null(indices, _scalar(len(dictionary)))
+        dictionary.append(None)
     order = _int64_view(pc.unique(indices))  # the dictionary entries used, in order of first appearance
     rank = np.zeros(len(dictionary), dtype=np.int64)
     rank[order] = np.arange(order.size)
-    return CodedColumn(rank[_int64_view(indices)], _numpy_values(dictionary.take(pa.array(order)).to_pylist(), kind))
+    return CodedColumn(rank[_int64_view(indices)], _numpy_values([dictionary[i] for i in order], kind))
 
 
 def _int64_view(array) -> np.ndarray:

@@ -123,7 +123,7 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
             names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
             yield replace(table, skipped_columns=skipped)
             first_row += table.rows
-            lines_before += block.count(b"\n")
+            lines_before += table.rows if table.lines is None else block.count(b"\n")
     if first_row == 0:
         raise FileError(path, "header only, no data rows" if header else "empty file")
 
@@ -214,15 +214,13 @@ def prefetch(items: Iterator, depth: int = 1) -> Iterator:
 def row_bound(path: str, header: bool = True) -> int | None:
     """An upper bound on the data rows of one file, without parsing it: a Parquet footer's
     count, an .npy header's first dimension, a CSV file's line count (blank lines and quoted
-    line breaks only raise it); None when the file cannot be read."""
-    import pyarrow as pa
-
+    line breaks only raise it); None when the file cannot be read or is a pipe (read once)."""
     try:
         kind = file_format(path)
+        if not os.path.isfile(path):
+            return None
         if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            return int(pq.ParquetFile(path).metadata.num_rows)
+            return _parquet_rows(path)
         if kind == "npy":
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
             return int(shape[0]) if shape else 1
@@ -231,5 +229,15 @@ def row_bound(path: str, header: bool = True) -> int | None:
             while block := handle.read(CSV_BLOCK_BYTES):
                 lines, last = lines + block.count(b"\n"), block[-1:]
         return max(0, lines + (last != b"\n") - (1 if header else 0))
-    except (OSError, ValueError, FileError, pa.ArrowException):
+    except (OSError, ValueError, FileError):
+        return None
+
+
+def _parquet_rows(path: str) -> int | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except pa.ArrowException:
         return None

@@ -39,11 +39,13 @@ class CodedColumn:
             values = np.empty(len(index), dtype=object)
             values[:] = [None if key is _NAN else key for key in index]  # NaN and None are both missing
             return cls(codes, values)
-        values, first, inverse = np.unique(column, return_index=True, return_inverse=True)
+        # floats by their bits: -0.0 stays apart from 0.0 (as Arrow's hashing keeps it)
+        keys = column.astype(np.float64).view(np.int64) if column.dtype.kind == "f" else column
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")
         rank = np.empty(order.size, dtype=np.int64)
         rank[order] = np.arange(order.size)
-        return cls(rank[inverse.reshape(-1)], values[order])
+        return cls(rank[inverse.reshape(-1)], column[first[order]])
 
     def __len__(self) -> int:
         return int(self.codes.shape[0])

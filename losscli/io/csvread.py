@@ -40,7 +40,7 @@ def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (),
         return table
     arrow_table = parse_csv(source, data, header, threads=threads, line_offset=line_offset)
     arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
-    lines = row_lines(data, header)
+    lines = None if _one_row_per_line(data, arrow_table.num_rows + header_lines) else row_lines(data, header)
     if lines is None and line_offset != first_row:
         lines = np.arange(arrow_table.num_rows) + header_lines + 1
     lines = None if lines is None else lines + line_offset
@@ -84,13 +84,21 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, thr
     return parse_csv(source, data + b"\n", header, retry=False, threads=threads, line_offset=line_offset)
 
 
+def _one_row_per_line(data: bytes, records: int) -> bool:
+    """True if ``data`` has exactly ``records`` lines (then no line is blank and no quoted field
+    spans lines: either would leave fewer records than lines)."""
+    return data.count(b"\n") + (not data.endswith(b"\n")) == records
+
+
 def _hex_suspects(table, data: bytes) -> list[str]:
     """The integer columns that may hold hex cells (only if '0x' or '0X' occurs at all)."""
     import pyarrow as pa
 
-    if b"0x" not in data and b"0X" not in data:
+    integers = [field.name for field in table.schema if pa.types.is_integer(field.type)]
+    # find() of one byte is a memchr; looking for '0x' directly is slow in a text of digits
+    if not integers or (data.find(b"x") < 0 and data.find(b"X") < 0):
         return []
-    return [field.name for field in table.schema if pa.types.is_integer(field.type)]
+    return integers if b"0x" in data or b"0X" in data else []
 
 
 def check_utf8(arrow_table, source: str, first_row: int, first_line: int, lines) -> None:

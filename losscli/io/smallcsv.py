@@ -86,7 +86,8 @@ def _column(cells: Sequence[str]) -> tuple[str, np.ndarray] | None:
             else ("float", _floats(cells, int))
     if all(DECIMAL.fullmatch(cell) for cell in present):
         return "float", _floats(cells, float)
-    if all(_plain_text(cell) for cell in present):
+    # Arrow's text columns count 'nan' (a missing marker) as a number: text with one is an error
+    if all(_plain_text(cell) for cell in present) and not any(NUMBER.match(cell.strip()) for cell in cells):
         text = np.empty(len(cells), dtype=object)
         text[:] = cells  # in a text column Arrow keeps empty and 'NA' cells as they are
         return "text", text

@@ -49,23 +49,21 @@ def header_text(source: str, data: bytes) -> None:
                         f"character {error.start + 1}", hint="save the file as UTF-8") from None
 
 
-def needs_row_lines(data: bytes) -> bool:
-    """True if some row of ``data`` may not sit on the line after the previous one: a blank
-    line (Arrow skips it) or a quote (a quoted field may span lines)."""
-    return data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data or b'"' in data
-
-
 def row_lines(data: bytes, header: bool) -> np.ndarray | None:
     """The 1-based line of ``data`` each data row starts on, or None when row r is simply on
     line r + 1 (+ 1 with a header). Blank lines are skipped, as Arrow skips them; a line break
     inside quotes does not end a row (an even number of quotes before it: "" escapes a quote)."""
-    if not needs_row_lines(data):
+    blank = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
+    body = data.find(b"\n") + 1 if header else 0  # a quoted header (as Arrow writes it) is one line
+    if not blank and data.find(b'"', body) < 0:
         return None
     raw = np.frombuffer(data, dtype=np.uint8)
     breaks = np.flatnonzero(raw == 10)
-    if b'"' in data:
-        quotes_before = np.cumsum(raw == 34)[breaks]
+    if data.find(b'"', body) >= 0:
+        quotes_before = np.searchsorted(np.flatnonzero(raw == 34), breaks)
         record_ends = breaks[quotes_before % 2 == 0]
+        if not blank and record_ends.size == breaks.size:
+            return None
     else:
         record_ends = breaks
     starts = np.concatenate([[0], record_ends + 1])
