@@ -778,4 +778,5 @@ def test_a_hex_cell_is_not_a_number_whatever_its_neighbours(tmp_path):
     among_integers = write(tmp_path, "ints.csv", "pred\n0x10\n2\n3\n4\n")
     among_floats = write(tmp_path, "floats.csv", "pred\n0x10\n2.5\n3.5\n4\n")
     for path in (among_integers, among_floats):
-        assert_bad_input(run("compute", "mse", path, TARGET), "column 'pred', row 1 (line 2): expected a number, got '0x10'")
+        assert_bad_input(run("compute", "mse", path, TARGET),
+                         "column 'pred', row 1 (line 2): expected a number, got '0x10'")

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losscli.io import FileError, read_table
+from losscli.io import FileError, csvread, read_table
 from losscli.io import batches as batches_module
-from losscli.io import csvread
 from losscli.io.batches import iter_tables
 from losscli.io.smallcsv import small_csv_table
 

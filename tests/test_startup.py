@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support import ROOT, SAMPLES, program_env
 
 PRED, TARGET = str(SAMPLES / "outliers_pred.csv"), str(SAMPLES / "outliers_target.csv")
