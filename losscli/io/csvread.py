@@ -64,6 +64,7 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, thr
     options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=threads)
     try:
         table = arrow_csv.read_csv(io.BytesIO(data), read_options=options)
+        table.column_names  # noqa: B018 -- decodes the names: a header that is not UTF-8 fails here
         hex_columns = _hex_suspects(table, data)
         if hex_columns:
             as_text = arrow_csv.ConvertOptions(column_types=dict.fromkeys(hex_columns, pa.string()))
