@@ -11,12 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support import run
 
 from losscli.io import CodedColumn
 from losscli.io import batches as batches_module
 from losscli.io.arrow import coded_column
 from losscli.io.coded import concat_columns
-from support import run
 
 
 def test_encode_numbers_values_in_order_of_first_appearance():

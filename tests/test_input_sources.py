@@ -11,7 +11,6 @@ import sys
 import threading
 
 import pytest
-
 from support import LOSSCLI, ROOT, SAMPLES, assert_bad_input, program_env, run, run_program
 
 TARGET = SAMPLES / "outliers_target.csv"
