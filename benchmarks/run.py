@@ -115,11 +115,11 @@ def run_once(command: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
-def measure(sections: list[Section], repeats: int) -> dict[tuple[str, str], tuple[float, float, float]]:
+def measure(sections: list[Section], repeats: int, warm_up: list[list[str]] = ()) -> dict:
     """(median s, spread: max/min time, max RSS MiB) per (section, program); every round runs
-    every program once, so drift hits all alike."""
+    every program once, so drift hits all alike. ``warm_up`` commands run first, unmeasured."""
     samples = {(section.title, name): [] for section in sections for name in section.programs}
-    for command in sections[0].programs.values():  # warm-up: bytecode written, files in the page cache
+    for command in warm_up:
         run_once(command)
     for _ in range(repeats):
         for section in sections:
@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--large", action="store_true", help="also 50 M rows (CSV and Parquet), one round")
     parser.add_argument("--candidates", action="store_true", help="also the streaming CSV readers considered")
-    parser.add_argument("--only-small", action="store_true", help="only the small-file section")
+    parser.add_argument("--only", metavar="TEXT", help="only the sections whose title contains TEXT")
     parser.add_argument("--python", default=sys.executable, help="the Python whose losscli is measured")
     parser.add_argument("--generate", type=int, metavar="ROWS", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -237,14 +237,16 @@ def main() -> None:
         return
     losscli = [args.python, "-m", "losscli"]
     sections = [small_file_section(losscli, args.python)]
-    if not args.only_small:
+    if args.only not in ("small", "small files"):
         paths = generate(args.rows)
         sections += big_sections(losscli, args.python, paths, has_module(args.python, "torch"))
         if args.candidates:
             sections.append(candidate_section(args.python, paths["csv"]))
+    sections = [section for section in sections if args.only is None or args.only in section.title]
     print(f"{args.rows:,} rows; {args.repeats} interleaved rounds; {os.cpu_count()} cores; "
           f"losscli from {args.python}; max/min = slowest/fastest run (noise)")
-    verdicts = print_sections(sections, measure(sections, args.repeats))
+    small = small_file_section(losscli, args.python).programs.values()  # bytecode written, files cached
+    verdicts = print_sections(sections, measure(sections, args.repeats, list(small)))
     if args.large:
         large = large_sections(losscli, args.python)
         verdicts += print_sections(large, measure(large, 1))

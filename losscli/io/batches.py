@@ -102,7 +102,7 @@ def _iter_npy(path: str, batch_rows: int, extra: tuple[str, ...]) -> Iterator[Ta
 
 def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table]:
     """A large CSV in blocks of about CSV_BLOCK_BYTES, cut at line ends, each parsed on its own
-    (by Arrow's multi-threaded reader, faster than its streaming reader here, or by polars) with
+    (by Arrow's multi-threaded reader, faster than its streaming reader here) with
     the header line in front. Each block infers its own column types, so a bad cell is named
     exactly. A quoted field spanning lines must not straddle a block boundary."""
     from .csvread import csv_table

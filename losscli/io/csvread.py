@@ -1,9 +1,8 @@
 """CSV text (a whole file, or a block of one with the header line in front) into a :class:`Table`.
 
-Small plain texts go through :mod:`~losscli.io.smallcsv` (no pyarrow import), large blocks
-through polars when the optional extra is installed (:mod:`~losscli.io.polarscsv`), and
-everything else, every error included, through Arrow's reader here. Whichever reads it, a
-text gives the same numbers and the same messages.
+Small plain texts go through :mod:`~losscli.io.smallcsv` (no pyarrow import); everything else,
+every error included, through Arrow's reader here. Either way a text gives the same numbers
+and the same messages.
 """
 
 from __future__ import annotations
@@ -12,12 +11,10 @@ import io
 import re
 from collections.abc import Sequence
 
-import numpy as np
-
 from .arrow import batch_values, extra_columns
 from .smallcsv import small_csv_table
 from .sniff import header_text, row_lines
-from .table import FileError, Table, csv_column_names
+from .table import FileError, Table, csv_column_names, placed_lines
 
 
 def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (), *, first_row: int = 0,
@@ -33,17 +30,10 @@ def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (),
         table = small_csv_table(source, data, header, extra)
         if table is not None:
             return table
-    from .polarscsv import polars_table
-
-    table = polars_table(source, data, header, extra, first_row, line_offset, columns)
-    if table is not None:
-        return table
     arrow_table = parse_csv(source, data, header, threads=threads, line_offset=line_offset)
     arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
     lines = None if _one_row_per_line(data, arrow_table.num_rows + header_lines) else row_lines(data, header)
-    if lines is None and line_offset != first_row:
-        lines = np.arange(arrow_table.num_rows) + header_lines + 1
-    lines = None if lines is None else lines + line_offset
+    lines = placed_lines(lines, arrow_table.num_rows, header_lines, first_row, line_offset)
     first_line = header_lines + 1
     check_utf8(arrow_table, source, first_row, first_line, lines)
     names, values, skipped = batch_values(arrow_table, source, columns, first_row=first_row, first_line=first_line,

@@ -95,6 +95,19 @@ def csv_column_names(names: Sequence[str], header: bool) -> list[str]:
     return [name if header and name.strip() else f"column_{i + 1}" for i, name in enumerate(names)]
 
 
+def placed_lines(lines: np.ndarray | None, rows: int, header_lines: int, first_row: int,
+                 line_offset: int) -> np.ndarray | None:
+    """:attr:`Table.lines` of a block of CSV text: ``lines`` (the text's own line of each row,
+    None when rows are on consecutive lines after the header) plus ``line_offset`` (what makes a
+    line of the text a line of the file); None when rows are simply on consecutive lines of the
+    file (the block's offset equals its first row)."""
+    if lines is None and line_offset == first_row:
+        return None
+    if lines is None:
+        lines = np.arange(rows) + header_lines + 1
+    return lines + line_offset
+
+
 def no_column(source: str, name: str, columns: Sequence[str]) -> FileError:
     """The error for a column asked for by name that the file does not have."""
     close = difflib.get_close_matches(name, columns, n=1)
