@@ -100,4 +100,4 @@ def root(
 
 
 def main() -> None:
-    app()
+    app(prog_name="losscli")  # also under python -m losscli: usage lines and shell completion

@@ -29,6 +29,7 @@ from .common import (
     TargetFormat,
     WorkersOption,
     check_engine,
+    complete_loss,
     error_boundary,
     parameter_files,
     parse_params,
@@ -61,7 +62,8 @@ class ComputeFormat(str, Enum):
 @error_boundary
 def compute(
     loss: Annotated[str, typer.Argument(
-        help="Loss name or alias (see 'losscli list'), or a comma list of losses sharing the inputs, read once.")],
+        help="Loss name or alias (see 'losscli list'), or a comma list of losses sharing the inputs, read once.",
+        autocompletion=complete_loss)],
     inputs: Annotated[list[str], typer.Argument(
         help="Input files in the loss's input order (.csv, .parquet, .npy; - reads CSV from stdin).")],
     param: ParamOption = None,
