@@ -183,7 +183,8 @@ class ComparePartial:
         spread = InfluencePartial.of(_contributions(per_sample, weights), _gradient_squares(gradients, rows), *keep)
         groups = None
         if labels is not None:
-            groups = group_aggregates(per_sample, evaluation.sample_weights, evaluation.denominators, labels)
+            groups = group_aggregates(per_sample, evaluation.sample_weights, evaluation.denominators, labels,
+                                      spec.mean_divisor)
         return cls(evaluation.aggregate, {name: GradientStats.of(grad) for name, grad in gradients.items()}, spread,
                    float(np.sum(per_sample)), rows, groups)
 

@@ -118,7 +118,8 @@ class StreamReducer:
         groups = None
         if batch.labels is not None:
             labels = batch.labels if kept is None else np.asarray(batch.labels, dtype=object)[kept]
-            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels)
+            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels,
+                                      self.spec.mean_divisor)
         omitted = 0 if kept is None else int(np.count_nonzero(~kept))
         self.merge(StreamPartial(evaluation.aggregate, stats, float(np.sum(per_row_loss)), rows, omitted, groups))
         per_sample = evaluation.per_sample
