@@ -22,7 +22,7 @@ from .regression import KERAS_LOSS, OPTAX_MEAN, XGBOOST_FLOAT32
 
 SKLEARN_EPS = float(np.finfo(np.float64).eps)
 XGBOOST_FLOOR = 1e-16
-LIGHTGBM_FLOOR = 1e-15
+LIGHTGBM_FLOOR = float(np.float32(1e-15))  # kEpsilon = 1e-15f in LightGBM's meta.h: a float32 constant
 KERAS_CLIP = Knob("clip", "clips p to [1e-7, 1 - 1e-7] in float32 (1 - 1e-7 rounds to 0.99999988)")
 NO_POS_WEIGHT = Knob("params", "has no pos_weight")
 
@@ -48,7 +48,8 @@ def _inside_keras_clip(pred):
 
 def bce_keras_gradient(pred, target):
     """(p - y)/(p(1 - p)) inside the clip, 0 outside it (the clip's derivative)."""
-    slope = classification.bce_gradient(pred, target, eps=KERAS_EPSILON)["pred"]
+    rounded = float64(float32(pred))  # the slope at the float32 probability Keras differentiates at
+    slope = classification.bce_gradient(rounded, target, eps=KERAS_EPSILON)["pred"]
     return {"pred": np.where(_inside_keras_clip(pred), slope, 0.0)}
 
 
@@ -85,8 +86,16 @@ def hard_labels(target):
     return (float32(target) > 0).astype(np.float64)
 
 
+def log_floored_float32_constant(values, floor):
+    """log max(v, floor) where LightGBM's floor is the float32 constant 1e-15f and log(floor) is
+    taken in float32 (std::log of a float)."""
+    return np.where(values > floor, np.log(np.maximum(values, floor)), float(np.log(np.float32(floor))))
+
+
 def bce_lightgbm(pred, target):
-    return bce_floored(LIGHTGBM_FLOOR, False)(pred, hard_labels(target))
+    """LightGBM's binary_logloss: -log max(p, 1e-15f) for labels > 0, -log max(1 - p, 1e-15f) otherwise."""
+    positive = hard_labels(target) > 0
+    return -log_floored_float32_constant(np.where(positive, pred, 1.0 - pred), LIGHTGBM_FLOOR)
 
 
 def bce_lightgbm_gradient(pred, target):

@@ -17,7 +17,7 @@ from ..losses.categorical import cross_entropy_gradient, softmax_cross_entropy_g
 from ..losses.classification import EPS_PARAM
 from ..losses.embedding import euclidean_distance
 from ..spec import Domain, InputSpec
-from .binary import LIGHTGBM_FLOOR, SKLEARN_EPS, XGBOOST_FLOOR
+from .binary import LIGHTGBM_FLOOR, SKLEARN_EPS, XGBOOST_FLOOR, log_floored_float32_constant
 from .record import KERAS_EPSILON, Convention, Knob, float32, float64
 from .regression import KERAS_LOSS, OPTAX_MEAN, XGBOOST_FLOAT32
 
@@ -54,10 +54,11 @@ def cross_entropy_keras_gradient(pred, target):
 
 
 def class_floor(floor, float32_inputs):
-    """-log max(p_y, floor) (XGBoost's mlogloss in float32, LightGBM's multi_logloss)."""
+    """-log max(p_y, floor) (XGBoost's mlogloss in float32, LightGBM's multi_logloss with its float32 floor)."""
     def forward(pred, target):
-        cast = float32 if float32_inputs else float64
-        return float64(-np.log(np.maximum(pick_class(cast(pred), target), floor)))
+        if float32_inputs:
+            return float64(-np.log(np.maximum(pick_class(float32(pred), target), np.float32(floor))))
+        return -log_floored_float32_constant(pick_class(pred, target), floor)
 
     def gradient(pred, target):
         picked = pick_class(pred, target)
@@ -116,7 +117,7 @@ def triplet_optax_gradient(anchor, positive, negative, *, margin):
     """As the registered gradient, with d = sqrt(|a - b|² + 1e-6) in place of |a - b|."""
     d_pos = np.sqrt(euclidean_distance(anchor, positive)[0] ** 2 + 1e-6)
     d_neg = np.sqrt(euclidean_distance(anchor, negative)[0] ** 2 + 1e-6)
-    active = (d_pos - d_neg + margin > 0)[:, None]
+    active = (d_pos - d_neg + margin > 0).astype(np.float64)[:, None]
     grad_positive = -active * (anchor - positive) / d_pos[:, None]
     grad_negative = active * (anchor - negative) / d_neg[:, None]
     return {"anchor": -(grad_positive + grad_negative), "positive": grad_positive, "negative": grad_negative}
