@@ -12,10 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from losscli import compute
-from losscli.conventions import apply_convention, find_convention
-
 from frameworks import (
     identity,
     keras_loss,
@@ -28,6 +24,9 @@ from frameworks import (
     xgboost_metric,
     xgboost_predictions,
 )
+
+from losscli import compute
+from losscli.conventions import apply_convention, find_convention
 
 MODULES = {"keras": "keras", "sklearn": "sklearn", "optax": "optax", "xgboost": "xgboost", "lightgbm": "lightgbm"}
 N = 48

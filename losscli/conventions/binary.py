@@ -13,8 +13,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..losses import classification, margin
-from ..losses.focal import GAMMA_PARAM
 from ..losses._numerics import sigmoid
+from ..losses.focal import GAMMA_PARAM
 from ..spec import Domain, InputSpec, ParamSpec
 from ..validation import locate
 from .record import KERAS_EPSILON, Convention, Knob, float32, float64
@@ -63,14 +63,11 @@ def bce_logits_gradient(logits, target):
     return {"logits": sigmoid(logits) - target}
 
 
-def bce_floored(floor, float32_inputs):
-    """-[y log max(p, f) + (1-y) log max(1-p, f)] (XGBoost's logloss in float32)."""
-    def forward(pred, target):
-        cast = float32 if float32_inputs else float64
-        prob, target = cast(pred), cast(target)
-        one = prob.dtype.type(1)
-        return float64(-(target * np.log(np.maximum(prob, floor)) + (one - target) * np.log(np.maximum(one - prob, floor))))
-    return forward
+def bce_xgboost(pred, target):
+    """XGBoost's logloss in float32: -[y log max(p, 1e-16) + (1-y) log max(1-p, 1e-16)]."""
+    prob, target32, floor = float32(pred), float32(target), np.float32(XGBOOST_FLOOR)
+    log_p, log_not_p = np.log(np.maximum(prob, floor)), np.log(np.maximum(1 - prob, floor))
+    return float64(-(target32 * log_p + (1 - target32) * log_not_p))
 
 
 def bce_floored_gradient(floor):
@@ -205,7 +202,7 @@ CONVENTIONS = (
         defaults={"eps": SKLEARN_EPS}, check=check_hard_labels),
     Convention("xgboost", "bce", "XGBoost eval_metric 'logloss'", (
         XGBOOST_FLOAT32, Knob("clip", "floors p and 1 - p at 1e-16 (in float32, 1 - p loses digits near 1)")),
-        bce_floored(XGBOOST_FLOOR, True), bce_floored_gradient(XGBOOST_FLOOR), params=(), dtype="float32"),
+        bce_xgboost, bce_floored_gradient(XGBOOST_FLOOR), params=(), dtype="float32"),
     Convention("lightgbm", "bce", "LightGBM metric 'binary_logloss'", (
         SOFT_LABEL_NOTE, Knob("clip", "floors p and 1 - p at 1e-15")),
         bce_lightgbm, bce_lightgbm_gradient, params=()),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses._numerics import is_class_ids, log_softmax, pick_class, softmax
+from ..losses._numerics import is_class_ids, pick_class
 from ..losses.categorical import cross_entropy_gradient, softmax_cross_entropy_gradient
 from ..losses.classification import EPS_PARAM
 from ..losses.embedding import euclidean_distance
@@ -123,8 +123,8 @@ def triplet_optax_gradient(anchor, positive, negative, *, margin):
     return {"anchor": -(grad_positive + grad_negative), "positive": grad_positive, "negative": grad_negative}
 
 
-KERAS_RENORMALISE = Knob("renormalise", "renormalises each probability row to sum 1, then clips it to "
-                                        "[1e-7, 1 - 1e-7] in float32 (the TensorFlow backend's sparse loss clips first)")
+KERAS_RENORMALISE = Knob("renormalise", "renormalises each probability row to sum 1, then clips it to [1e-7, "
+                                        "1 - 1e-7] in float32 (the TensorFlow backend's sparse loss clips first)")
 XGBOOST_CE = class_floor(XGBOOST_FLOOR, True)
 LIGHTGBM_CE = class_floor(LIGHTGBM_FLOOR, False)
 OPTAX_CE = "optax.losses.softmax_cross_entropy (class ids: _with_integer_labels; smoothing: smooth_labels)"
@@ -183,7 +183,8 @@ CONVENTIONS = (
         kl_keras, kl_keras_gradient, params=(), check=None, mean_divisor="count", dtype="float32",
         gradient_source="autodiff",
         inputs=(InputSpec("pred", (("N", "C"),), Domain.REAL, True, "predicted probabilities Q (clipped to [1e-7, 1])"),
-                InputSpec("target", (("N", "C"),), Domain.REAL, False, "target probabilities P (clipped to [1e-7, 1])"))),
+                InputSpec("target", (("N", "C"),), Domain.REAL, False,
+                          "target probabilities P (clipped to [1e-7, 1])"))),
     Convention("optax", "kl_div", "optax.losses.kl_divergence(log_predictions, targets).mean()", OPTAX_MEAN + (
         Knob("strictness", "takes any log-predictions and targets: rows need not be normalised"),),
         kl_optax, mean_divisor="count", dtype="float32", gradient_source="autodiff",

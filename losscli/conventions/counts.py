@@ -70,7 +70,8 @@ def tweedie_nll_gradient(pred, target, *, power):
 def tweedie_xgboost(pred, target, *, power):
     """XGBoost's tweedie-nloglik@ρ in float32."""
     rate, target32, rho = float32(pred), float32(target), np.float32(power)
-    return float64(-target32 * np.exp((1 - rho) * np.log(rate)) / (1 - rho) + np.exp((2 - rho) * np.log(rate)) / (2 - rho))
+    log_rate = np.log(rate)
+    return float64(-target32 * np.exp((1 - rho) * log_rate) / (1 - rho) + np.exp((2 - rho) * log_rate) / (2 - rho))
 
 
 def tweedie_lightgbm(pred, target, *, power):

@@ -139,8 +139,8 @@ def check_one_column(arrays, params) -> None:
                          f"(multioutput='uniform_average'); give one column, got {pred.shape[-1]}", input_name="pred")
 
 
-KERAS_REAL = (InputSpec("pred", (("...",),), Domain.REAL, True, "predicted values (Keras replaces values < 1e-7 by 1e-7)"),
-              InputSpec("target", (("...",),), Domain.REAL, False, "true values, same shape (values < 1e-7 become 1e-7)"))
+KERAS_REAL = (InputSpec("pred", (("...",),), Domain.REAL, True, "predicted values (values < 1e-7 become 1e-7)"),
+              InputSpec("target", (("...",),), Domain.REAL, False, "true values, same shape (< 1e-7 become 1e-7)"))
 
 CONVENTIONS = (
     Convention("keras", "mse", "keras.losses.MeanSquaredError()", KERAS_LOSS, squared_error32,
