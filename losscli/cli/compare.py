@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..compare import DEFAULT_TOP
+from ..conventions import apply_convention
 from ..compare import compare as compare_losses
 from ..errors import InputError, LossCliError, UnknownLossError
 from ..registry import get_loss
@@ -27,6 +28,7 @@ from .common import (
     parse_params,
     stdout,
 )
+from .crosscheck import ConventionOption
 from .inputs import group_labels, load_inputs
 
 
@@ -72,6 +74,7 @@ def compare(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    convention: ConventionOption = None,
 ) -> None:
     """Compare losses on the same inputs: value, gradient size and outlier influence.
 
@@ -89,6 +92,7 @@ def compare(
         losscli compare mse mae 'shards/pred/*.parquet' 'shards/target/*.parquet' --engine dask --workers 4
     """
     specs, paths = split_arguments(arguments)
+    specs = [apply_convention(spec, convention) for spec in specs]
     params = parse_params(param)
     check_engine(engine, scheduler, workers)
     groups = None

@@ -10,11 +10,13 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from ..conventions import apply_convention
 from ..engine import check_reduction
 from ..errors import InputError, LossCliError
 from ..io.batches import prefetch
 from ..registry import get_loss
 from ..render.compute import print_report, report
+from ..render.crosscheck import print_explanation
 from ..stream import StreamReducer
 from .common import (
     DEFAULT_WORKERS,
@@ -34,6 +36,7 @@ from .common import (
     stderr,
     stdout,
 )
+from .crosscheck import ConventionOption, ExplainOption, explain_convention
 from .inputs import input_batches
 
 
@@ -82,6 +85,8 @@ def compute(
     workers: WorkersOption = DEFAULT_WORKERS,
     log: Annotated[str | None, typer.Option(
         "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
+    convention: ConventionOption = None,
+    explain: ExplainOption = False,
 ) -> None:
     """Compute a loss over predictions and targets read from files.
 
@@ -95,7 +100,7 @@ def compute(
     """
     from .. import io
 
-    spec = get_loss(loss)
+    spec = apply_convention(get_loss(loss), convention)
     params = spec.resolve_params(parse_params(param))
     check_reduction(spec, reduction.value)
     if reduction is Reduction.none and (fail_above is not None or fail_below is not None or log is not None):
@@ -122,12 +127,18 @@ def compute(
                                                     nan_policy.value, top, per_sample, gradient, quiet)
     gate = _gate(result.value, fail_above, fail_below)
     data = report(result, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)), gate, per_sample_values)
+    explanation = explain_convention(spec, convention, inputs, parse_params(param), reading) if explain else None
+    if convention is not None:
+        data["convention"] = convention
+        data["explanation"] = explanation and explanation[2]
     if log is not None:
         from ..history import append_log
 
         append_log(log, data)
     if not quiet:
         print_report(stdout, data, output_format.value)
+        if explanation and output_format is not OutputFormat.json:
+            print_explanation(stdout if output_format is not OutputFormat.csv else stderr, convention, *explanation)
     if gate and not gate["passed"]:
         if not quiet:
             stderr.print(f"losscli: gate failed: {spec.name} = {result.value:.6g} {gate['reason']}", markup=False)

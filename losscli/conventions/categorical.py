@@ -181,7 +181,7 @@ CONVENTIONS = (
         Knob("input", "takes the predicted probabilities Q, not log Q"),
         Knob("clip", "clips both P and Q to [1e-7, 1]: zero targets count as 1e-7")),
         kl_keras, kl_keras_gradient, params=(), check=None, mean_divisor="count", dtype="float32",
-        gradient_source="autodiff",
+        gradient_source="autodiff", exp_of_default_input="always",
         inputs=(InputSpec("pred", (("N", "C"),), Domain.REAL, True, "predicted probabilities Q (clipped to [1e-7, 1])"),
                 InputSpec("target", (("N", "C"),), Domain.REAL, False,
                           "target probabilities P (clipped to [1e-7, 1])"))),

@@ -42,6 +42,8 @@ class Convention:
     mean_divisor is a reduction.MEAN_DIVISORS rule. knobs explain every difference in words.
     gradient_source says where the gradient comes from ("autodiff" when the framework
     differentiates this loss, else "formula": the derivative of the value it reports).
+    exp_of_default_input: see :meth:`takes_exp_of_default_input` (used by cross-checks, which give
+    every convention the same saved inputs).
     """
 
     framework: str
@@ -60,6 +62,14 @@ class Convention:
     dtype: str = "float64"
     gradient_source: str = "formula"
     notes: str = ""
+    exp_of_default_input: str | None = None
+
+    def takes_exp_of_default_input(self, default_params: Mapping[str, Any]) -> bool:
+        """Whether the framework takes exp of the default's first input (the rate where the default
+        holds log-rates): "always", or the name of the default's boolean parameter that says so."""
+        if self.exp_of_default_input is None:
+            return False
+        return self.exp_of_default_input == "always" or bool(default_params.get(self.exp_of_default_input))
 
     @property
     def key(self) -> tuple[str, str]:
