@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from ..compare import DEFAULT_TOP
-from ..conventions import apply_convention
 from ..compare import compare as compare_losses
+from ..conventions import apply_convention
 from ..errors import InputError, LossCliError, UnknownLossError
 from ..registry import get_loss
 from ..render.compare import print_comparison

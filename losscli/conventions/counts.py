@@ -19,6 +19,8 @@ XGBOOST_RATE_FLOOR = 1e-16
 LIGHTGBM_RATE_FLOOR = 1e-10
 RATE_INPUTS = (InputSpec("pred", (("...",),), Domain.NONNEGATIVE, True, "predicted rate μ >= 0 (not its log)"),
                InputSpec("target", (("...",),), Domain.NONNEGATIVE, False, "observed counts >= 0, same shape as pred"))
+# The frameworks take the rate: no log_input/full/eps, and a cross-check gives them exp of torch's log-rates.
+RATE_FIELDS = dict(params=(), inputs=RATE_INPUTS, check=None, exp_of_default_input="log_input")
 RATE_INPUT = Knob("input", "takes the rate μ itself, not log μ (torch's default log_input=True)")
 
 
@@ -99,16 +101,15 @@ POSITIVE_RATE = (InputSpec("pred", (("...",),), Domain.POSITIVE, True, "predicte
 CONVENTIONS = (
     Convention("keras", "poisson_nll", "keras.losses.Poisson()", KERAS_LOSS + (
         RATE_INPUT, Knob("clip", "adds 1e-7 to μ inside the log (torch: 1e-8, only with log_input=False)")),
-        poisson_keras, poisson_keras_gradient, params=(), inputs=RATE_INPUTS, check=None, exp_of_default_input="log_input",
+        poisson_keras, poisson_keras_gradient, **RATE_FIELDS,
         mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("xgboost", "poisson_nll", "XGBoost eval_metric 'poisson-nloglik'", (
         XGBOOST_FLOAT32, RATE_INPUT, Knob("formula", "includes log(y!) as lgamma(y + 1): the exact NLL"),
         Knob("clip", "floors μ at 1e-16")),
-        poisson_xgboost, poisson_xgboost_gradient, params=(), inputs=RATE_INPUTS, check=None, exp_of_default_input="log_input", dtype="float32"),
+        poisson_xgboost, poisson_xgboost_gradient, **RATE_FIELDS, dtype="float32"),
     Convention("lightgbm", "poisson_nll", "LightGBM metric 'poisson'", (
         RATE_INPUT, Knob("clip", "floors μ at 1e-10"), LIGHTGBM_LABEL),
-        poisson_lightgbm, poisson_lightgbm_gradient, params=(), inputs=RATE_INPUTS, check=None,
-        exp_of_default_input="log_input"),
+        poisson_lightgbm, poisson_lightgbm_gradient, **RATE_FIELDS),
 
     same_as_default("sklearn", "tweedie", "sklearn.metrics.mean_tweedie_deviance(power=...)",
                     notes="scikit-learn's own default power is 0 (the squared error); give -p power.",
