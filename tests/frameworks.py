@@ -39,7 +39,7 @@ def keras_loss(name, *, first="pred", sparse=False, **options):
         sample_weight = None if weights is None else torch.tensor(np.asarray(weights, dtype=np.float32))
         value = getattr(keras.losses, name)(**options)(true, pred, sample_weight=sample_weight)
         value.backward()
-        return float(value), pred.grad.numpy().astype(np.float64).reshape(first_value.shape)
+        return float(value.detach()), pred.grad.numpy().astype(np.float64).reshape(first_value.shape)
     return run
 
 

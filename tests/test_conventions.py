@@ -14,8 +14,9 @@ from support import SAMPLES, assert_bad_input, run
 from losscli import compute
 from losscli.conventions import CONVENTIONS, ConventionError, apply_convention, find_convention, frameworks_of
 from losscli.engine import prepare
+from losscli.inputs import Batch
 from losscli.registry import LOSSES, get_loss
-from losscli.stream import Batch, StreamReducer
+from losscli.stream import StreamReducer
 
 
 def value(loss, framework, *inputs, **options):

@@ -96,12 +96,34 @@ def error_boundary(command):
     return wrapper
 
 
-def parse_params(items: list[str] | None) -> dict[str, str]:
-    """'-p KEY=VALUE' options as a dict (values stay strings; the loss spec parses them)."""
+def parse_params(items: list[str] | None) -> dict[str, str | tuple[float, ...]]:
+    """'-p KEY=VALUE' options as a dict. Values stay strings (the loss spec parses them), but a
+    value naming a data file (a vector parameter such as class weights) is read here, as a tuple
+    of its one column's numbers. A key given twice is an error."""
     params = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
             raise ParameterError(f"expected -p KEY=VALUE, got {item!r}")
-        params[key.strip()] = value.strip()
+        if key in params:
+            raise ParameterError(f"-p {key} is given twice: give it once")
+        params[key] = _read_vector(key, value) if value in parameter_files([item]) else value
     return params
+
+
+def parameter_files(items: list[str] | None) -> list[str]:
+    """The data files named by '-p KEY=FILE' options (read, so never to be written over)."""
+    from ..inputs import is_file_name
+
+    values = [item.partition("=")[2].strip() for item in items or []]
+    return [value for value in values if value != "-" and "," not in value and is_file_name(value)]
+
+
+def _read_vector(key: str, path: str) -> tuple[float, ...]:
+    from .. import io
+
+    values = io.as_input_array(io.read_table(path))
+    if values.ndim != 1:
+        raise ParameterError(f"parameter {key}: {path} must have one column, got {values.shape[1]}")
+    return tuple(float(value) for value in values)

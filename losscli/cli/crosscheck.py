@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InputError, LossCliError
+from ..errors import LossCliError
 from ..registry import get_loss
 from .common import FormatOption, OutputFormat, ParamOption, TargetFormat, error_boundary, parse_params, stdout
 
@@ -18,14 +18,12 @@ ExplainOption = Annotated[bool, typer.Option(
     "--explain", help="With --convention: say which of the framework's choices changed the value, and by how much.")]
 
 
-def load_arrays(spec, inputs, *, no_header=False, col=None, weights=None, target_format=None):
-    """The input files read whole (arrays by input name, weights, error locations): the one place
-    crosscheck reads files."""
-    from .inputs import load_inputs
+def load_whole(spec, inputs, **plan_options):
+    """The input files read whole into one batch (arrays by input name, weights, error locations):
+    the one place crosscheck reads files."""
+    from ..inputs import InputPlan
 
-    loaded = load_inputs(spec, inputs, header=not no_header, col_selectors=col, weights=weights,
-                         target_format=target_format.value if target_format else None)
-    return loaded
+    return InputPlan.build(spec, inputs, **plan_options).load()
 
 
 @error_boundary
@@ -57,17 +55,17 @@ def crosscheck(
     from ..render.crosscheck import print_crosscheck
 
     spec = get_loss(loss)
-    loaded = load_arrays(spec, inputs, no_header=no_header, col=col, weights=weights, target_format=target_format)
-    try:
-        rows = crosscheck_loss(spec, loaded.arrays, parse_params(param), weights=loaded.weights)
-    except InputError as error:
-        raise LossCliError(loaded.explain(error)) from None
-    print_crosscheck(stdout, crosscheck_report(spec.name, rows, loaded.weights is not None), output_format.value)
+    batch = load_whole(spec, inputs, columns=col, weights=weights, header=not no_header,
+                       target_format=target_format.value if target_format else None)
+    with batch.located():
+        rows = crosscheck_loss(spec, batch.arrays, parse_params(param), weights=batch.weights)
+    print_crosscheck(stdout, crosscheck_report(spec.name, rows, batch.weights is not None), output_format.value)
 
 
-def explain_convention(spec, framework, inputs, raw_params, reading) -> tuple[str, float, list[str]]:
+def explain_convention(spec, framework, inputs, raw_params, *, col, weights, header,
+                       target_format) -> tuple[str, float, list[str]]:
     """compute --explain: (the default's label, its value, the lines that say what changed) on the
-    files read whole."""
+    files read whole, a second time (so not from stdin)."""
     from ..conventions import find_convention
     from ..conventions.explain import crosscheck as crosscheck_loss
     from ..conventions.explain import default_label
@@ -76,13 +74,12 @@ def explain_convention(spec, framework, inputs, raw_params, reading) -> tuple[st
         raise LossCliError("--explain says what a --convention changes: give one")
     spec = get_loss(spec.name)  # the registered spec: the default the convention is explained against
     convention = find_convention(spec, framework)
-    loaded = load_arrays(spec, inputs, no_header=not reading["header"], col=reading["col_selectors"],
-                         weights=reading["weights"],
-                         target_format=TargetFormat(reading["target_format"]) if reading["target_format"] else None)
-    try:
-        rows = crosscheck_loss(spec, loaded.arrays, raw_params, weights=loaded.weights)
-    except InputError as error:
-        raise LossCliError(loaded.explain(error)) from None
+    if "-" in inputs:
+        raise LossCliError("--explain reads the inputs a second time: give files, not stdin ('-')")
+    batch = load_whole(spec, inputs, columns=col, weights=weights, header=header,
+                       target_format=target_format.value if target_format else None)
+    with batch.located():
+        rows = crosscheck_loss(spec, batch.arrays, raw_params, weights=batch.weights)
     default = rows[0]
     mine = next((row for row in rows if row.framework == convention.framework), default)
     return default_label(spec), default.value, mine.explanation
