@@ -9,11 +9,13 @@ import math
 
 import numpy as np
 import pytest
-from support import SAMPLES, assert_bad_input, run
+from support import SAMPLES, assert_bad_input, run, run_program
 
 from losscli import compute
 from losscli.conventions import CONVENTIONS, ConventionError, apply_convention, find_convention, frameworks_of
+from losscli.conventions.torch_calls import ConventionWarning
 from losscli.engine import prepare
+from losscli.errors import InputError
 from losscli.inputs import Batch
 from losscli.registry import LOSSES, get_loss
 from losscli.stream import StreamReducer
@@ -100,6 +102,15 @@ def test_kl_div_under_keras_takes_probabilities_and_clips_zero_targets():
     target, pred = np.array([[0.1, 0.2, 0.7], [0.0, 0.5, 0.5]]), np.array([[0.2, 0.3, 0.5], [0.3, 0.3, 0.4]])
     assert value("kl_div", "keras", pred, target) == pytest.approx(0.2260529, abs=2e-7)
     assert value("kl_div", "torch", np.log(pred), target) == pytest.approx(0.2260537, abs=1e-7)
+
+
+def test_torch_convention_warns_where_torch_computes_a_value_and_the_default_stays_strict():
+    log_pred, target = [[-1.0, -1.0]], [[0.5, 0.5]]  # e^-1 + e^-1 = 0.74: not log-probabilities
+    with pytest.warns(ConventionWarning, match="log_pred row 1 is not log-probabilities"):
+        torch_value = value("kl_div", "torch", log_pred, target)
+    assert torch_value == pytest.approx(math.log(0.5) + 1.0, rel=1e-12)  # Σ y·(log y - input)
+    with pytest.raises(InputError, match="summing to 1"):
+        compute("kl_div", log_pred, target)
 
 
 # --- the records ----------------------------------------------------------------------------------
@@ -193,6 +204,17 @@ def test_compare_under_a_convention():
     # LightGBM stores the targets 1, 2, 3, 100 as float32 (exactly): l1 = mean |e| = 24.375, l2 = 2304.1875
     assert values == {"mse": 2304.1875, "mae": 24.375}
     assert_bad_input(run("compare", "mse", "log_cosh", "--convention", "sklearn"), "sklearn has no log_cosh loss")
+
+
+def test_cli_prints_a_convention_warning_as_one_line(tmp_path):
+    log_pred, target = tmp_path / "log_q.csv", tmp_path / "p.csv"
+    log_pred.write_text("a,b\n-1,-1\n-0.5,-1.2\n")
+    target.write_text("a,b\n0.5,0.5\n0.3,0.7\n")
+    result = run_program("compute", "kl_div", log_pred, target, "--convention", "torch", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["Warning: kl_div: log_pred row 1 is not log-probabilities (its exp sums to "
+                                          "0.735759); torch computes Σ y·(log y - log_pred) all the same"]
+    assert_bad_input(run("compute", "kl_div", log_pred, target), "summing to 1")  # the default stays strict
 
 
 def test_describe_lists_the_conventions():

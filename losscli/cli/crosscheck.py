@@ -8,10 +8,40 @@ import typer
 
 from ..errors import LossCliError
 from ..registry import get_loss
-from .common import FormatOption, OutputFormat, ParamOption, TargetFormat, error_boundary, parse_params, stdout
+from .common import (
+    FormatOption,
+    OutputFormat,
+    ParamOption,
+    TargetFormat,
+    error_boundary,
+    parse_params,
+    stderr,
+    stdout,
+)
+
+
+def show_convention_warnings(convention: str | None) -> str | None:
+    """With a convention, print its warnings (input the framework accepts though losscli's default
+    would not) as one 'Warning: ...' line on stderr each."""
+    if convention is not None:
+        import warnings
+
+        from ..conventions import ConventionWarning
+
+        default_show = warnings.showwarning
+
+        def show(message, category, *args, **kwargs):
+            if issubclass(category, ConventionWarning):
+                stderr.print(f"Warning: {message}", markup=False)
+            else:
+                default_show(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+    return convention
+
 
 ConventionOption = Annotated[str | None, typer.Option(
-    "--convention", metavar="NAME",
+    "--convention", metavar="NAME", callback=show_convention_warnings,
     help="Report what this framework computes: torch, keras, sklearn, optax, xgboost or lightgbm "
          "(default: losscli's own definitions, which follow torch where torch has the loss).")]
 ExplainOption = Annotated[bool, typer.Option(

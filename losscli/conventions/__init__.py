@@ -15,7 +15,7 @@ from ..registry import LOSSES, get_loss
 from ..spec import LossSpec
 from . import binary, categorical, counts, regression
 from .record import DEFAULT_FRAMEWORK, FRAMEWORKS, Convention, Knob, derive
-from .torch_calls import torch_conventions
+from .torch_calls import ConventionWarning, torch_conventions
 
 CONVENTIONS: tuple[Convention, ...] = (*torch_conventions(LOSSES), *regression.CONVENTIONS, *counts.CONVENTIONS,
                                        *binary.CONVENTIONS, *categorical.CONVENTIONS)
@@ -69,5 +69,6 @@ def apply_convention(loss: str | LossSpec, framework: str | None) -> LossSpec:
     return derive(spec, find_convention(spec, framework))
 
 
-__all__ = ["CONVENTIONS", "DEFAULT_FRAMEWORK", "FRAMEWORKS", "Convention", "ConventionError", "Knob",
+__all__ = ["CONVENTIONS", "DEFAULT_FRAMEWORK", "FRAMEWORKS", "Convention", "ConventionError", "ConventionWarning",
+           "Knob",
            "apply_convention", "conventions_of", "find_convention", "frameworks_of"]

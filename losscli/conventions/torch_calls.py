@@ -4,7 +4,17 @@ names (``torch_equivalent``). Each record says where torch's own defaults still 
 
 from __future__ import annotations
 
-from .record import Convention, same_as_default
+import warnings
+
+import numpy as np
+
+from ..spec import Domain, InputSpec
+from ..validation import ROW_SUM_TOLERANCE
+from .record import Convention, Knob, same_as_default
+
+
+class ConventionWarning(UserWarning):
+    """Input a framework accepts and computes a well-defined value for, though losscli's default rejects it."""
 
 # Where calling torch with its own defaults (not the arguments in the spec's torch line) differs.
 TORCH_DIFFERENCES = {
@@ -25,7 +35,29 @@ TORCH_DIFFERENCES = {
 NOT_TORCH = ("hinge", "squared_hinge")  # their torch line is a construction from multi_margin_loss
 
 
+def warn_unnormalised_log_rows(arrays, params) -> None:
+    """torch's kl_div takes any input: rows that are not log-probabilities get a warning, not an error."""
+    log_pred = arrays["log_pred"]
+    totals = np.exp(log_pred).sum(axis=-1)
+    bad = np.flatnonzero(np.abs(totals - 1.0) > ROW_SUM_TOLERANCE)
+    if bad.size:
+        warnings.warn(f"kl_div: log_pred row {bad[0] + 1} is not log-probabilities (its exp sums to "
+                      f"{totals[bad[0]]:g}); torch computes Σ y·(log y - log_pred) all the same", ConventionWarning,
+                      stacklevel=2)
+
+
+def kl_div_torch(spec) -> Convention:
+    """torch's kl_div accepts any log-input (optax's and Keras' tests feed unnormalised ones): warn."""
+    log_pred = InputSpec("log_pred", (("N", "C"),), Domain.REAL, True,
+                         "log-probabilities log q (other rows are used as given, with a warning)")
+    return Convention("torch", spec.name, spec.torch_equivalent, (
+        Knob("strictness", "accepts log-inputs whose exp does not sum to 1, with a warning"),),
+        inputs=(log_pred, spec.inputs[1]), check=warn_unnormalised_log_rows, gradient_source="autodiff",
+        notes=TORCH_DIFFERENCES["kl_div"])
+
+
 def torch_conventions(specs) -> tuple[Convention, ...]:
     """One record per registered loss that torch (or torchvision) computes."""
-    return tuple(same_as_default("torch", spec.name, spec.torch_equivalent, TORCH_DIFFERENCES.get(spec.name, ""))
+    return tuple(kl_div_torch(spec) if spec.name == "kl_div" else
+                 same_as_default("torch", spec.name, spec.torch_equivalent, TORCH_DIFFERENCES.get(spec.name, ""))
                  for spec in specs if spec.torch_equivalent and spec.name not in NOT_TORCH)
