@@ -7,6 +7,7 @@ Skipped, with the conftest notice, when the `frameworks` extra is not installed.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -315,7 +316,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_convention_reports_what_the_framework_reports(case, weighted):
     pytest.importorskip(MODULES[case.framework])
-    rng = np.random.default_rng(abs(hash(case.id)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(case.id.encode()))  # reproducible per case
     inputs = case.inputs(rng)
     sample_weights = weights(rng, N) if weighted else None
     expected, expected_gradient = case.call(inputs, sample_weights)
@@ -327,4 +328,6 @@ def test_convention_reports_what_the_framework_reports(case, weighted):
     if expected_gradient is not None:
         gradient = result.gradients[spec.differentiable_inputs[0]]
         scale = np.max(np.abs(expected_gradient)) or 1.0
-        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-6 * scale, err_msg=case.id)
+        # a float32 autodiff gradient loses more digits than the value where terms cancel (focal's slope)
+        rtol = 1e-4 if convention.dtype == "float32" else 1e-10
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=rtol, atol=1e-6 * scale, err_msg=case.id)
