@@ -53,6 +53,15 @@ def cross_entropy_keras_gradient(pred, target):
     return {"pred": -kept / np.where(pred > 0, pred, 1.0) + np.sum(kept, axis=-1, keepdims=True) / total}
 
 
+def log_loss_sklearn(pred, target, *, eps):
+    """scikit-learn's log_loss per row: -Σ y·log clip(p, eps, 1 - eps), rows used as given."""
+    return -np.sum(one_hot_rows(pred, target) * np.log(np.clip(pred, eps, 1 - eps)), axis=-1)
+
+
+def log_loss_sklearn_gradient(pred, target, *, eps):
+    return cross_entropy_gradient(pred, one_hot_rows(pred, target), eps=eps)
+
+
 def class_floor(floor, float32_inputs):
     """-log max(p_y, floor) (XGBoost's mlogloss in float32, LightGBM's multi_logloss with its float32 floor)."""
     def forward(pred, target):
@@ -164,8 +173,7 @@ CONVENTIONS = (
         Knob("clip", "clips p to [eps, 1 - eps] with eps = 2.2e-16"),
         Knob("renormalise", "uses the rows as given: it warns, but does not renormalise, when they do not sum to 1"),
         Knob("params", "has no class weights or ignore_index")),
-        lambda pred, target, *, eps: -np.sum(one_hot_rows(pred, target) * np.log(np.clip(pred, eps, 1 - eps)), -1),
-        lambda pred, target, *, eps: cross_entropy_gradient(pred, one_hot_rows(pred, target), eps=eps),
+        log_loss_sklearn, log_loss_sklearn_gradient,
         params=(EPS_PARAM,), defaults={"eps": SKLEARN_EPS}, inputs=ROWS_AS_GIVEN, check=None, denominator=None),
     Convention("xgboost", "cross_entropy", "XGBoost eval_metric 'mlogloss'", (
         XGBOOST_FLOAT32, Knob("clip", "floors p_y at 1e-16"), Knob("params", "has no class weights")),

@@ -103,7 +103,7 @@ def explain(convention: Convention, result: LossResult, baseline: LossResult) ->
     """Why ``result`` differs from ``baseline``: the knobs in words, then the numbers behind them."""
     if result.value == baseline.value:
         return ["same value as the default"]
-    lines = [f"{knob.text}" for knob in convention.knobs]
+    lines = [knob.text for knob in convention.knobs]
     lines += _param_lines(result.params, baseline.params)
     lines += _divisor_lines(convention, result, baseline)
     lines += _row_lines(convention, result, baseline)
@@ -145,8 +145,7 @@ def _row_lines(convention, result, baseline) -> list[str]:
     if change[flat] == 0:
         return []
     if change[flat] <= FLOAT32_AGREEMENT * scale:
-        return [f"per-sample values agree to {FLOAT32_AGREEMENT:g} relative (largest change {change[flat]:.3g} at "
-                f"row {row + 1}): the difference is rounding"]
+        return [f"per-sample values differ only by rounding (largest change {change[flat]:.3g}, at row {row + 1})"]
     return [f"row {row + 1} contributes {_fmt(mine.ravel()[flat])} instead of {_fmt(theirs.ravel()[flat])}"]
 
 
