@@ -13,7 +13,13 @@ from ..errors import LossCliError, ParameterError
 
 class LazyConsole:
     """A rich Console made on first use: importing rich costs start-up that --version and
-    --help do not need. Attribute access goes to the real console (``.real``)."""
+    --help do not need. Attribute access goes to the real console (``.real``).
+
+    Its width: ``--width N`` when given (:func:`force_width`), else COLUMNS when set, else the
+    terminal's; written to a pipe or a file, or with CI set, tables take their natural width,
+    so a log never holds a folded cell."""
+
+    forced_width: int | None = None
 
     def __init__(self, **options):
         self._options, self._console = options, None
@@ -23,15 +29,34 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(highlight=False, soft_wrap=True, **self._options)
+            self._console = Console(highlight=False, soft_wrap=True, width=self._width(), **self._options)
         return self._console
+
+    def _width(self) -> int | None:
+        import os
+        import sys
+
+        if LazyConsole.forced_width is not None:
+            return LazyConsole.forced_width
+        if os.environ.get("COLUMNS", "").isdigit():
+            return None  # rich reads it
+        stream = sys.stderr if self._options.get("stderr") else sys.stdout
+        return NATURAL_WIDTH if os.environ.get("CI") or not stream.isatty() else None
 
     def __getattr__(self, name):
         return getattr(self.real, name)
 
 
+NATURAL_WIDTH = 1 << 20  # wider than any table: each takes its natural width
 stdout = LazyConsole()
 stderr = LazyConsole(stderr=True)
+
+
+def force_width(width: int | None) -> None:
+    """--width N: lay tables out for N columns (a cell still never folds: see render.common)."""
+    LazyConsole.forced_width = width
+    for console in (stdout, stderr):
+        console._console = None
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
