@@ -126,7 +126,7 @@ def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
         per_sample = spec.forward(*arrays.values(), **params)
         sample_weights = broadcast_weights(weights, per_sample.shape)
         denominators = spec.denominator(*arrays.values(), **params) if spec.denominator else None
-        aggregate = Aggregate.of(per_sample, sample_weights, denominators)
+        aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor)
         gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
     return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept)
 

@@ -130,7 +130,8 @@ class StreamReducer:
         groups = None
         if batch.labels is not None:
             labels = batch.labels if kept is None else np.asarray(batch.labels, dtype=object)[kept]
-            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels)
+            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels,
+                                      self.spec.mean_divisor)
         spread = None
         if self.influence is not None:
             spread = InfluencePartial.of(row_contributions(evaluation.per_sample, evaluation.sample_weights),

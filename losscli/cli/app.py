@@ -22,6 +22,7 @@ COMMANDS = {
     "describe": "catalogue:describe",
     "gradcheck": "gradcheck:gradcheck",
     "compare": "compare:compare",
+    "crosscheck": "crosscheck:crosscheck",
     "fit": "fit:fit",
     "demo": "demo:demo",
     "plot": "plot:plot",

@@ -9,6 +9,7 @@ import typer
 
 from ..compare import DEFAULT_TOP, resolve_losses, route_params
 from ..compare import compare as compare_losses
+from ..conventions import apply_convention
 from ..errors import LossCliError, UnknownLossError
 from ..influence import DEFAULT_SHOWN_ROWS
 from ..inputs import InputPlan
@@ -29,6 +30,7 @@ from .common import (
     parse_params,
     stdout,
 )
+from .crosscheck import ConventionOption
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[LossSpec], list[str]]:
@@ -73,6 +75,7 @@ def compare(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    convention: ConventionOption = None,
 ) -> None:
     """Compare losses on the same inputs: value, gradient size and outlier influence.
 
@@ -90,6 +93,7 @@ def compare(
         losscli compare mse mae 'shards/pred/*.parquet' 'shards/target/*.parquet' --engine dask --workers 4
     """
     specs, paths = split_arguments(arguments)
+    specs = [apply_convention(spec, convention) for spec in specs]
     params = parse_params(param)
     check_engine(engine, scheduler, workers)
     if not paths:

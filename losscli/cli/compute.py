@@ -12,11 +12,13 @@ import numpy as np
 import typer
 
 from ..compare import resolve_losses, route_params
+from ..conventions import apply_convention
 from ..engine import check_reduction
 from ..errors import LossCliError
 from ..gates import CHANGES, Limit, check_names, check_run, read_baseline
 from ..inputs import InputPlan
 from ..render.compute import print_reports, report
+from ..render.crosscheck import print_explanation
 from ..stream import StreamReducer, reduce_batches
 from .common import (
     DEFAULT_WORKERS,
@@ -36,6 +38,7 @@ from .common import (
     stderr,
     stdout,
 )
+from .crosscheck import ConventionOption, ExplainOption, explain_convention
 
 
 class Reduction(str, Enum):
@@ -113,6 +116,8 @@ def compute(
         "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
     label: Annotated[str | None, typer.Option(
         metavar="TEXT", help="A label for this run (e.g. a commit id), kept in --log and shown by history.")] = None,
+    convention: ConventionOption = None,
+    explain: ExplainOption = False,
 ) -> None:
     """Compute one or several losses over predictions and targets read from files.
 
@@ -127,7 +132,8 @@ def compute(
         losscli compute mse,mae,huber sample_data/eval.parquet --col pred=yhat --col target=y --fail-above mae=2
         losscli compute mae sample_data/eval.parquet --col pred=yhat --col target=y --group-by segment --fail-above 2
     """
-    specs = resolve_losses([name for name in loss.split(",") if name.strip()])
+    specs = [apply_convention(spec, convention) for spec in resolve_losses([name for name in loss.split(",")
+                                                                            if name.strip()])]
     routed = route_params(specs, parse_params(param))
     params = [spec.resolve_params(routed[spec.name]) for spec in specs]
     for spec in specs:
@@ -150,6 +156,8 @@ def compute(
     sources = {source.name: source.path for source in plan.sources}
     reports = [report(result, sources, _gate(result, limits, baseline, allow_nonfinite), values, label)
                for result, values in zip(results, per_sample_values, strict=True)]
+    explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header, target_format,
+                                 data) for spec, data in zip(specs, reports, strict=True)]
     if log is not None:
         from ..history import append_log
 
@@ -157,12 +165,29 @@ def compute(
             append_log(log, data)
     if not quiet:
         print_reports(stdout, reports, output_format.value)
+        for explanation in filter(None, explanations):
+            if output_format is not ComputeFormat.json:
+                print_explanation(stdout if output_format is ComputeFormat.table or output_format is
+                                  ComputeFormat.markdown else stderr, convention, *explanation)
     failed = [line for data in reports if data["gate"] for line in data["gate"]["failed"]]
     if failed:
         if not quiet:
             for line in failed:
                 stderr.print(f"losscli: gate failed: {line}", markup=False)
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _explanation(spec, convention, explain, inputs, param, col, weights, no_header, target_format, data):
+    """--convention NAME goes into the report; with --explain, what it changed (also in the report)."""
+    if convention is None:
+        if explain:
+            raise LossCliError("--explain says what a --convention changes: give one")
+        return None
+    explanation = explain_convention(spec, convention, inputs, parse_params(param), col=col, weights=weights,
+                                     header=not no_header, target_format=target_format) if explain else None
+    data["convention"] = convention
+    data["explanation"] = explanation and explanation[2]
+    return explanation
 
 
 def _limits(specs, fail_above, fail_below, max_increase, max_decrease, baseline) -> list[Limit]:

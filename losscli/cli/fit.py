@@ -117,9 +117,6 @@ def fit(
     expected = parse_numbers(true_weights, "--true-weights") if true_weights is not None else None
     table = InputPlan.build(["data"], [data], header=not no_header).load().tables["data"]
     feature_table, target_table, dropped = split_table(table, target, features)
-    stderr.print(f"fit: features {', '.join(feature_table.columns)}; target {target_table.columns[0]}"
-                 + "".join(f"; dropped {name} ({why})" for name, why in dropped.items())
-                 + ("; name a column in --features to use it" if dropped else ""), markup=False)
     if expected is not None and len(expected) != len(feature_table.columns):
         raise LossCliError(f"--true-weights has {len(expected)} values for {len(feature_table.columns)} features "
                            f"({', '.join(feature_table.columns)})")
@@ -130,6 +127,10 @@ def fit(
         except InputError as error:
             located = feature_table if error.input_name == "features" else target_table
             raise LossCliError(io.describe_location(error, located)) from None
+    # said once the fit succeeded: a bad input stays one line on stderr
+    stderr.print(f"fit: features {', '.join(feature_table.columns)}; target {target_table.columns[0]}"
+                 + "".join(f"; dropped {name} ({why})" for name, why in dropped.items())
+                 + ("; name a column in --features to use it" if dropped else ""), markup=False)
     for result in results:
         if not result.converged:
             stderr.print(f"warning: {result.loss} did not converge in {result.iterations} iterations "
