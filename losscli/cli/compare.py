@@ -58,7 +58,7 @@ def _looks_like_path(argument: str) -> bool:
 def compare(
     arguments: Annotated[list[str], typer.Argument(
         metavar="LOSS|INPUT",
-        help="Loss names, then the input files shared by all of them (none: the seed's outlier example).")],
+        help="Loss names, then the input files shared by all of them (none: a built-in outlier example).")],
     top: Annotated[float, typer.Option(
         "--top", help="Fraction of rows whose share of loss and gradient is reported (at least one row).")
     ] = DEFAULT_TOP,
@@ -102,7 +102,7 @@ def compare(
         if engine is Engine.dask:
             raise LossCliError("--engine dask reads input files: give them (the built-in example runs locally)")
         comparisons = compare_losses(specs, params=params, top=top)
-        title = "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
+        title = "Outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
     else:
         resolve_losses(specs)  # mixed input kinds fail before any file is read
         plan = InputPlan.build(specs[0], paths, columns=col, weights=weights, group_by=group_by,
