@@ -82,6 +82,28 @@ def test_quick_start_runs_on_the_bundled_files(tmp_path):
     assert (tmp_path / "losses.csv").exists() and (tmp_path / "history.jsonl").exists()
 
 
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCK.findall(README.read_text(encoding="utf-8")))
+def test_readme_python_examples_run_and_show_their_values(block, monkeypatch):
+    """Every Python block runs; a line `EXPRESSION  # VALUE` (a number, True/False or a string)
+    evaluates to the value it shows."""
+    import ast
+
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    for line in block.splitlines():
+        code, _, comment = line.partition("  # ")
+        try:
+            shown = ast.literal_eval(comment.strip())
+        except (ValueError, SyntaxError):
+            continue  # a comment in words
+        number = isinstance(shown, int | float) and not isinstance(shown, bool)
+        assert eval(code, namespace) == (pytest.approx(shown, rel=1e-12) if number else shown), line
+
+
 NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?|-?\d+e[-+]?\d+")
 
 
