@@ -13,7 +13,7 @@ import numpy as np
 
 from .engine import LossResult, reduced_value
 from .errors import InputError
-from .reduction import Aggregate
+from .reduction import Aggregate, divisor_terms
 from .spec import LossSpec
 
 MISSING_LABEL = "(missing)"
@@ -42,7 +42,7 @@ def label_text(label) -> str:
 
 
 def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
-                     denominators: np.ndarray | None, labels) -> dict[str, Aggregate]:
+                     denominators: np.ndarray | None, labels, divisor: str = "weights") -> dict[str, Aggregate]:
     """{label: Aggregate of its rows}, in order of first appearance.
 
     labels: one per row [N], an array or a :class:`~losscli.io.coded.CodedColumn` (as readers
@@ -58,8 +58,8 @@ def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
                          input_name="group-by")
     slots = coded.values.shape[0]
     sums = np.bincount(coded.codes, _row_totals(per_sample, sample_weights), slots)
-    totals = np.bincount(coded.codes, _row_totals(np.ones_like(per_sample) if denominators is None else denominators,
-                                                  sample_weights), slots)
+    terms = divisor_terms(sample_weights, denominators, divisor)
+    totals = np.bincount(coded.codes, _row_totals(np.ones_like(per_sample) if terms is None else terms, None), slots)
     counts = np.bincount(coded.codes, minlength=slots) * (per_sample.size // max(rows, 1))
     aggregates: dict[str, Aggregate] = {}
     for code in np.flatnonzero(counts):  # codes in order of first appearance
@@ -91,7 +91,8 @@ def groups_of(result: LossResult, labels) -> list[GroupValue]:
     labels = labels if isinstance(labels, CodedColumn) else np.asarray(labels, dtype=object)
     if result.kept_rows is not None and len(labels) == result.kept_rows.shape[0]:
         labels = labels[result.kept_rows]
-    aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels)
+    aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels,
+                                  result.spec.mean_divisor)
     return group_values(result.spec, result.reduction, aggregates)
 
 
