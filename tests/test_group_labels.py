@@ -29,7 +29,7 @@ def test_encode_numbers_values_in_order_of_first_appearance():
 def test_a_coded_column_slices_indexes_and_concatenates_as_its_values():
     labels = np.array(["x", "y", "x", "z", "y", "x"], dtype=object)
     coded = CodedColumn.encode(labels)
-    assert len(coded) == 6 and coded[2:5].tolist() == ["x", "z", "y"]
+    assert len(coded) == 6 and coded[2:5].tolist() == ["x", "z", "y"] and coded[3] == "z"
     assert coded[np.array([True, False, False, True, True, False])].tolist() == ["x", "z", "y"]
     joined = concat_columns([coded[:3], CodedColumn.encode(labels[3:])])
     assert joined.tolist() == labels.tolist() and np.asarray(joined).dtype == object

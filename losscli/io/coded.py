@@ -54,8 +54,10 @@ class CodedColumn:
     def shape(self) -> tuple[int]:
         return self.codes.shape
 
-    def __getitem__(self, index) -> CodedColumn:
-        return CodedColumn(self.codes[index], self.values)
+    def __getitem__(self, index):
+        """A row's value for an integer index (as an array gives), else the rows as a CodedColumn."""
+        codes = self.codes[index]
+        return self.values[codes] if np.ndim(codes) == 0 else CodedColumn(codes, self.values)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         return np.asarray(self.values[self.codes], dtype=dtype)
