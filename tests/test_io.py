@@ -20,6 +20,7 @@ from losscli.errors import InputError, LossCliError
 from losscli.io import (
     FileError,
     Table,
+    arrow,
     as_input_array,
     check_output_path,
     describe_location,
@@ -146,16 +147,16 @@ def test_true_false_column_reads_as_zero_one(tmp_path):
 def test_missing_markers_match_arrows_csv_defaults():
     import pyarrow.csv as arrow_csv
 
-    assert set(readers.MISSING_MARKERS) == set(arrow_csv.ConvertOptions().null_values)
+    assert set(arrow.MISSING_MARKERS) == set(arrow_csv.ConvertOptions().null_values)
 
 
 def test_batch_conversion_places_bad_cells_in_the_whole_file():
     # What a streaming reader will do: convert one record batch that starts at data row 1000.
     batch = pa.record_batch({"yhat": pa.array(["1", "2", "bad"]), "y": pa.array([1.0, None, 3.0])})
     with pytest.raises(FileError) as excinfo:
-        readers.table_to_values(batch, "big.csv", row_offset=1000, first_line=2)
+        arrow.table_to_values(batch, "big.csv", row_offset=1000, first_line=2)
     assert message_of(excinfo).startswith("big.csv: column 'yhat', row 1003 (line 1004): expected a number, got 'bad'")
-    names, values, skipped = readers.table_to_values(batch.slice(0, 2), "big.csv", row_offset=1000)
+    names, values, skipped = arrow.table_to_values(batch.slice(0, 2), "big.csv", row_offset=1000)
     assert names == ("yhat", "y") and skipped == ()
     np.testing.assert_array_equal(values, [[1.0, 1.0], [2.0, np.nan]])
 

@@ -18,15 +18,13 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
-from .arrow import MISSING_MARKERS, NUMBER_PATTERN, extra_columns, table_to_values
+from .arrow import extra_columns, table_to_values
 from .csvread import csv_table
 from .sniff import check_text
-from .table import STDIN, FileError, Table, csv_column_names
+from .table import STDIN, FileError, Table
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".npy": "npy"}
 NPY_MAGIC = b"\x93NUMPY"
-__all__ = ["FORMATS", "MISSING_MARKERS", "NUMBER_PATTERN", "check_exists", "check_readable", "csv_column_names",
-           "extra_columns", "file_format", "is_stream", "read_table", "table_to_values"]
 
 
 def file_format(path: str) -> str:
@@ -91,9 +89,6 @@ def _read_bytes(source: str, kind: str, data: bytes, header: bool, extra: Sequen
         return _npy_table(source, data, extra)
     if kind == "parquet":
         return _read_parquet(source, extra, data)
-    if not data:
-        raise FileError(source, "empty file (0 bytes)") if source != STDIN else \
-            FileError(source, "empty file (no header, no data rows)")
     check_text(source, data)
     table = csv_table(source, data, header, extra)
     if table.rows == 0:
