@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -84,12 +83,21 @@ def test_binary_stdin_through_the_program_is_one_line():
     ("utf16.csv", PRED_TEXT.encode("utf-16"), ["not CSV text: the data is UTF-16 text", "iconv"]),
     ("utf16be.csv", "\ufeff".encode("utf-16-be") + PRED_TEXT.encode("utf-16-be"), ["UTF-16 text"]),
     ("zipped.csv", b"PK\x03\x04" + bytes(40), ["a zip archive"]),
+    ("packed.csv", __import__("bz2").compress(PRED_TEXT.encode()), ["bzip2-compressed", "bunzip2"]),
     ("table.csv", (SAMPLES / "eval.parquet").read_bytes(), ["a Parquet file", "give it a .parquet name"]),
 ])
 def test_files_that_are_not_csv_text_say_what_they_are(tmp_path, name, data, fragments):
     path = tmp_path / name
     path.write_bytes(data)
     assert_bad_input(run("compute", "mse", path, TARGET), str(path), *fragments)
+
+
+@pytest.mark.parametrize("header", ["BZh,pred", "PAR1,pred", "PK,pred"])
+def test_text_that_merely_starts_like_a_signature_is_csv(tmp_path, header):
+    path = tmp_path / "pred.csv"
+    path.write_text(header + "\n" + "".join(f"x,{value}\n" for value in (1.5, 2.5, 3.5, 4.0)))
+    result = run("compute", "mse", path, TARGET, "--col", "pred=pred", "--format", "csv")
+    assert result.exit_code == 0 and ",2304.1875,mean,4," in result.stdout, result.output
 
 
 def test_a_latin1_header_names_line_1(tmp_path):
@@ -126,5 +134,3 @@ def test_reading_stdin_gives_bytes_from_text_and_binary_streams():
     assert read_stdin(io.TextIOWrapper(io.BytesIO(b"a\n\xff\n"))) == b"a\n\xff\n"  # bytes as they came
 
 
-def test_importing_this_module_needs_no_fifo_support():
-    assert sys.platform  # the FIFO tests above skip where os.mkfifo is missing

@@ -8,23 +8,24 @@ file line of every data row when blank lines or quoted line breaks put rows and 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .table import FileError
 
-# (leading bytes, what the data is, what to do)
+# (leading bytes, what the data is, what to do); none of them can start UTF-8 CSV text
 SIGNATURES = (
-    (b"\x1f\x8b", "gzip-compressed", "decompress it first, e.g. gunzip -k FILE, or zcat FILE | losscli ... -"),
-    (b"PK\x03\x04", "a zip archive", "extract the CSV file first"),
-    (b"BZh", "bzip2-compressed", "decompress it first, e.g. bunzip2 -k FILE"),
-    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first, e.g. unxz -k FILE"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first, e.g. unzstd FILE"),
-    (b"PAR1", "a Parquet file", "give it a .parquet name"),
-    (b"\x93NUMPY", "a NumPy .npy file", "give it a .npy name"),
-    (b"\xff\xfe\x00\x00", "UTF-32 text", "save it as UTF-8, e.g. iconv -f UTF-32 -t UTF-8 FILE > FILE.utf8.csv"),
-    (b"\x00\x00\xfe\xff", "UTF-32 text", "save it as UTF-8, e.g. iconv -f UTF-32 -t UTF-8 FILE > FILE.utf8.csv"),
-    (b"\xff\xfe", "UTF-16 text", "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv"),
-    (b"\xfe\xff", "UTF-16 text", "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv"),
+    (rb"\x1f\x8b", "gzip-compressed", "decompress it first, e.g. gunzip -k FILE, or zcat FILE | losscli ... -"),
+    (rb"PK\x03\x04", "a zip archive", "extract the CSV file first"),
+    (rb"BZh[1-9]1AY&SY", "bzip2-compressed", "decompress it first, e.g. bunzip2 -k FILE"),
+    (rb"\xfd7zXZ\x00", "xz-compressed", "decompress it first, e.g. unxz -k FILE"),
+    (rb"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first, e.g. unzstd FILE"),
+    (rb"PAR1[\x00-\x08\x0b\x0c\x0e-\x1f]", "a Parquet file", "give it a .parquet name"),  # magic, then binary
+    (rb"\x93NUMPY", "a NumPy .npy file", "give it a .npy name"),
+    (rb"\xff\xfe\x00\x00|\x00\x00\xfe\xff", "UTF-32 text",
+     "save it as UTF-8, e.g. iconv -f UTF-32 -t UTF-8 FILE > FILE.utf8.csv"),
+    (rb"\xff\xfe|\xfe\xff", "UTF-16 text", "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv"),
 )
 SNIFF_BYTES = 1 << 16
 
@@ -32,7 +33,7 @@ SNIFF_BYTES = 1 << 16
 def check_text(source: str, head: bytes) -> None:
     """FileError unless ``head`` (the first bytes of a CSV source) can be CSV text in UTF-8."""
     for signature, what, hint in SIGNATURES:
-        if head.startswith(signature):
+        if re.match(signature, head[:16]):
             raise FileError(source, f"not CSV text: the data is {what}", hint=hint)
     if b"\x00" in head[:SNIFF_BYTES]:
         raise FileError(source, "not CSV text: the data holds NUL bytes (binary data, or UTF-16 text without a "
