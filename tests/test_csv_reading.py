@@ -115,9 +115,11 @@ def test_streamed_blocks_count_blank_lines_of_earlier_blocks(tmp_path, tiny_bloc
         list(iter_tables(str(path)))
 
 
-def test_streamed_blocks_give_the_rows_and_lines_of_the_whole_file(tmp_path, tiny_blocks, monkeypatch):
+@pytest.mark.parametrize("id_cell", [lambda index: "" if index % 7 else "x", lambda index: index % 7],
+                         ids=["text ids", "numbers only"])
+def test_streamed_blocks_give_the_rows_and_lines_of_the_whole_file(tmp_path, tiny_blocks, id_cell):
     path = tmp_path / "big.csv"
-    path.write_text("pred,id\n" + "".join(f"{index}.5,{'' if index % 7 else 'x'}\n" + ("\n" if index % 9 == 0 else "")
+    path.write_text("pred,id\n" + "".join(f"{index}.5,{id_cell(index)}\n" + ("\n" if index % 9 == 0 else "")
                                         for index in range(50)))
     streamed = list(iter_tables(str(path), extra=["id"]))
     assert len(streamed) > 5

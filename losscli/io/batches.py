@@ -102,9 +102,9 @@ def _iter_npy(path: str, batch_rows: int, extra: tuple[str, ...]) -> Iterator[Ta
 
 def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table]:
     """A large CSV in blocks of about CSV_BLOCK_BYTES, cut at line ends, each parsed on its own
-    (by Arrow's multi-threaded reader, faster than its streaming reader here) with
-    the header line in front. Each block infers its own column types, so a bad cell is named
-    exactly. A quoted field spanning lines must not straddle a block boundary."""
+    by Arrow's reader (faster than its streaming reader here) with the header line in front.
+    Each block infers its own column types, so a bad cell is named exactly. A quoted field
+    spanning lines must not straddle a block boundary."""
     from .csvread import csv_table
     from .sniff import check_text
 
@@ -114,36 +114,37 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
     with open(path, "rb") as handle:
         if header:
             header_line = handle.readline()
-            lines_before = header_line.count(b"\n")
-        for block in _line_blocks(handle):
+        header_breaks = header_line.count(b"\n")
+        lines_before = header_breaks
+        for data in _line_blocks(handle, header_line):
             if first_row == 0:
-                check_text(path, header_line + block)
-            table = csv_table(path, header_line + block, header, extra, first_row=first_row,
-                              line_offset=lines_before - header_line.count(b"\n"), threads=True, columns=names)
+                check_text(path, data)
+            table = csv_table(path, data, header, extra, first_row=first_row,
+                              line_offset=lines_before - header_breaks, columns=names)
             names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
             yield replace(table, skipped_columns=skipped)
             first_row += table.rows
-            lines_before += table.rows if table.lines is None else block.count(b"\n")
+            lines_before += table.rows if table.lines is None else data.count(b"\n") - header_breaks
     if first_row == 0:
         raise FileError(path, "header only, no data rows" if header else "empty file")
 
 
-def _line_blocks(handle) -> Iterator[bytes]:
-    """Consecutive pieces of a binary file, each ending at a line end (the last one may not)."""
+def _line_blocks(handle, prefix: bytes = b"") -> Iterator[bytes]:
+    """Consecutive pieces of a binary file, each ending at a line end (the last one may not),
+    with ``prefix`` in front; each piece is copied once."""
     rest = b""
     while True:
         block = handle.read(CSV_BLOCK_BYTES)
         if not block:
             if rest.strip():
-                yield rest
+                yield prefix + rest
             return
-        data = rest + block
-        cut = data.rfind(b"\n") + 1
+        cut = block.rfind(b"\n") + 1
         if cut == 0:
-            rest = data
+            rest += block
             continue
-        rest = data[cut:]
-        yield data[:cut]
+        yield b"".join((prefix, rest, memoryview(block)[:cut]))
+        rest = block[cut:]
 
 
 def _tables(record_batches, source: str, kind: str, header_lines: int, extra: tuple[str, ...]) -> Iterator[Table]:

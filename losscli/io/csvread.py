@@ -18,7 +18,7 @@ from .table import FileError, Table, csv_column_names, placed_lines
 
 
 def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (), *, first_row: int = 0,
-              line_offset: int = 0, threads: bool = False, columns: Sequence[str] | None = None) -> Table:
+              line_offset: int = 0, columns: Sequence[str] | None = None) -> Table:
     """The Table of ``data``; with ``header`` its first line holds the column names.
 
     For a block of a streamed file: first_row: the file's row of its first data row;
@@ -30,9 +30,8 @@ def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (),
         table = small_csv_table(source, data, header, extra)
         if table is not None:
             return table
-    arrow_table = parse_csv(source, data, header, threads=threads, line_offset=line_offset)
+    arrow_table, lines = _parse_with_lines(source, data, header, line_offset)
     arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
-    lines = None if _one_row_per_line(data, arrow_table.num_rows + header_lines) else row_lines(data, header)
     lines = placed_lines(lines, arrow_table.num_rows, header_lines, first_row, line_offset)
     first_line = header_lines + 1
     check_utf8(arrow_table, source, first_row, first_line, lines)
@@ -42,28 +41,51 @@ def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (),
                  extra_columns(arrow_table, extra, source), lines)
 
 
-def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, threads: bool = False,
-              line_offset: int = 0):
+def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int):
+    """(Arrow's table of ``data``, the line of ``data`` each row is on; None: consecutive lines).
+
+    A text without quotes is first parsed keeping blank lines as rows of missing cells: if it
+    has only numbers and no missing cell, it had no blank line, so every row is on its own line
+    (known without counting lines, a tenth of the parse time).
+    """
+    body = data.find(b"\n") + 1 if header else 0
+    if data.find(b'"', body) < 0 and not data.startswith((b"\n", b"\r")):
+        table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True)
+        if table is not None and all(_numbers_only(column) for column in table.columns):
+            return table, None
+    table = parse_csv(source, data, header, line_offset=line_offset)
+    header_lines = 1 if header else 0
+    return table, None if _one_row_per_line(data, table.num_rows + header_lines) else row_lines(data, header)
+
+
+def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, line_offset: int = 0,
+              keep_blank_lines: bool = False):
     """Arrow's table of CSV ``data``. Integer columns of a text with hex-looking cells ('0x1a',
-    which Arrow reads as 26) are read as text, so a hex cell is never a number."""
+    which Arrow reads as 26) are read as text, so a hex cell is never a number.
+    ``keep_blank_lines``: parse blank lines as rows, and return None instead of failing."""
     import pyarrow as pa
     import pyarrow.csv as arrow_csv
 
-    # One thread for files read whole (they are small): pyarrow's CSV thread pool occasionally
-    # aborted the process at exit then ("terminate called without an active exception").
-    options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=threads)
+    # One thread: the caller's read-ahead thread already parses while the previous batch is
+    # reduced; Arrow's own threads would compete with that on a small machine (and its pool
+    # occasionally aborted the process at exit after a whole-file read).
+    options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=False)
+    parse = arrow_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
     try:
-        table = arrow_csv.read_csv(io.BytesIO(data), read_options=options)
+        table = arrow_csv.read_csv(io.BytesIO(data), read_options=options, parse_options=parse)
         table.column_names  # noqa: B018 -- decodes the names: a header that is not UTF-8 fails here
         hex_columns = _hex_suspects(table, data)
         if hex_columns:
             as_text = arrow_csv.ConvertOptions(column_types=dict.fromkeys(hex_columns, pa.string()))
-            table = arrow_csv.read_csv(io.BytesIO(data), read_options=options, convert_options=as_text)
+            table = arrow_csv.read_csv(io.BytesIO(data), read_options=options, parse_options=parse,
+                                       convert_options=as_text)
         return table
     except UnicodeDecodeError:  # column names that are not UTF-8
         header_text(source, data)
         raise
     except pa.ArrowInvalid as error:
+        if keep_blank_lines:
+            return None
         message = str(error).removeprefix("CSV parse error: ")
     except OSError as error:
         raise FileError(source, f"cannot read: {error}") from None
@@ -72,7 +94,13 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, thr
     # Arrow rejects a text whose only line lacks a final newline ("1,2", or a bare header).
     if not data.removeprefix(b"\xef\xbb\xbf").strip() or not retry:
         raise FileError(source, "empty file (no header, no data rows)")
-    return parse_csv(source, data + b"\n", header, retry=False, threads=threads, line_offset=line_offset)
+    return parse_csv(source, data + b"\n", header, retry=False, line_offset=line_offset)
+
+
+def _numbers_only(column) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and not column.null_count
 
 
 def _one_row_per_line(data: bytes, records: int) -> bool:
