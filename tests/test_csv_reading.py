@@ -146,3 +146,14 @@ def test_hex_in_a_streamed_block_is_not_a_number(tmp_path, tiny_blocks):
     path.write_text("pred\n" + "".join(f"{index}\n" for index in range(30)) + "0X1F\n")
     with pytest.raises(FileError, match=r"row 31 \(line 32\): expected a number, got '0X1F'"):
         list(iter_tables(str(path)))
+
+
+def test_concatenated_batches_keep_each_rows_line(tmp_path, tiny_blocks):
+    from losscli.io.table import concat_tables, line_of
+
+    path = tmp_path / "big.csv"
+    path.write_text("pred\n" + "".join(f"{index}.5\n" + ("\n" if index == 20 else "") for index in range(40)))
+    whole = concat_tables(list(iter_tables(str(path))))
+    assert whole.values[:, 0].tolist() == [index + 0.5 for index in range(40)]
+    # rows up to 20 sit on line row + 2; after the blank line, one further down
+    assert [line_of(whole, row) for row in (0, 20, 21, 39)] == [2, 22, 24, 42]

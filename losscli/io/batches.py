@@ -105,26 +105,26 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
     by Arrow's reader (faster than its streaming reader here) with the header line in front.
     Each block infers its own column types, so a bad cell is named exactly. A quoted field
     spanning lines must not straddle a block boundary."""
-    from .csvread import csv_table
+    from .csvread import csv_block
     from .sniff import check_text
 
     header_line = b""
-    first_row = lines_before = 0
+    first_row = 0
     names, skipped = None, ()
     with open(path, "rb") as handle:
         if header:
             header_line = handle.readline()
         header_breaks = header_line.count(b"\n")
-        lines_before = header_breaks
+        lines_before = header_breaks  # lines of the file before the block's first line
         for data in _line_blocks(handle, header_line):
             if first_row == 0:
                 check_text(path, data)
-            table = csv_table(path, data, header, extra, first_row=first_row,
-                              line_offset=lines_before - header_breaks, columns=names)
+            table, line_count = csv_block(path, data, header, extra, first_row=first_row,
+                                          line_offset=lines_before - header_breaks, columns=names)
             names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
             yield replace(table, skipped_columns=skipped)
             first_row += table.rows
-            lines_before += table.rows if table.lines is None else data.count(b"\n") - header_breaks
+            lines_before += line_count - header_breaks
     if first_row == 0:
         raise FileError(path, "header only, no data rows" if header else "empty file")
 

@@ -17,45 +17,52 @@ from .sniff import header_text, row_lines
 from .table import FileError, Table, csv_column_names, placed_lines
 
 
-def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = (), *, first_row: int = 0,
-              line_offset: int = 0, columns: Sequence[str] | None = None) -> Table:
-    """The Table of ``data``; with ``header`` its first line holds the column names.
+def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = ()) -> Table:
+    """The Table of a whole CSV text; with ``header`` its first line holds the column names."""
+    return csv_block(source, data, header, extra)[0]
 
-    For a block of a streamed file: first_row: the file's row of its first data row;
-    line_offset: what to add to a line of ``data`` to make it a line of the file; columns: the
-    first block's numeric columns, which this one keeps (see :func:`~losscli.io.arrow.batch_values`).
+
+def csv_block(source: str, data: bytes, header: bool, extra: Sequence[str] = (), *, first_row: int = 0,
+              line_offset: int = 0, columns: Sequence[str] | None = None) -> tuple[Table, int]:
+    """(The Table of ``data``, the number of lines of ``data``), for a block of a streamed file.
+
+    first_row: the file's row of the block's first data row; line_offset: what to add to a
+    line of ``data`` to make it a line of the file; columns: the first block's numeric columns,
+    which this one keeps (see :func:`~losscli.io.arrow.batch_values`).
     """
     header_lines = 1 if header else 0
     if line_offset == first_row and columns is None:
         table = small_csv_table(source, data, header, extra)
         if table is not None:
-            return table
-    arrow_table, lines = _parse_with_lines(source, data, header, line_offset)
+            return table, _line_count(data)
+    arrow_table, lines, line_count = _parse_with_lines(source, data, header, line_offset)
     arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
     lines = placed_lines(lines, arrow_table.num_rows, header_lines, first_row, line_offset)
     first_line = header_lines + 1
-    check_utf8(arrow_table, source, first_row, first_line, lines)
+    _check_utf8(arrow_table, source, first_row, first_line, lines)
     names, values, skipped = batch_values(arrow_table, source, columns, first_row=first_row, first_line=first_line,
                                           lines=lines)
     return Table(source, names, values, header_lines, "csv", skipped, first_row,
-                 extra_columns(arrow_table, extra, source), lines)
+                 extra_columns(arrow_table, extra, source), lines), line_count
 
 
 def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int):
-    """(Arrow's table of ``data``, the line of ``data`` each row is on; None: consecutive lines).
+    """(Arrow's table of ``data``, the line of ``data`` each row is on (None: consecutive lines),
+    the number of lines of ``data``).
 
     A text without quotes is first parsed keeping blank lines as rows of missing cells: if it
     has only numbers and no missing cell, it had no blank line, so every row is on its own line
     (known without counting lines, a tenth of the parse time).
     """
+    header_lines = 1 if header else 0
     body = data.find(b"\n") + 1 if header else 0
     if data.find(b'"', body) < 0 and not data.startswith((b"\n", b"\r")):
         table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True)
         if table is not None and all(_numbers_only(column) for column in table.columns):
-            return table, None
+            return table, None, table.num_rows + header_lines
     table = parse_csv(source, data, header, line_offset=line_offset)
-    header_lines = 1 if header else 0
-    return table, None if _one_row_per_line(data, table.num_rows + header_lines) else row_lines(data, header)
+    line_count = _line_count(data)
+    return table, None if line_count == table.num_rows + header_lines else row_lines(data, header), line_count
 
 
 def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, line_offset: int = 0,
@@ -103,10 +110,8 @@ def _numbers_only(column) -> bool:
     return (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and not column.null_count
 
 
-def _one_row_per_line(data: bytes, records: int) -> bool:
-    """True if ``data`` has exactly ``records`` lines (then no line is blank and no quoted field
-    spans lines: either would leave fewer records than lines)."""
-    return data.count(b"\n") + (not data.endswith(b"\n")) == records
+def _line_count(data: bytes) -> int:
+    return data.count(b"\n") + (not data.endswith(b"\n"))
 
 
 def _hex_suspects(table, data: bytes) -> list[str]:
@@ -120,7 +125,7 @@ def _hex_suspects(table, data: bytes) -> list[str]:
     return integers if b"0x" in data or b"0X" in data else []
 
 
-def check_utf8(arrow_table, source: str, first_row: int, first_line: int, lines) -> None:
+def _check_utf8(arrow_table, source: str, first_row: int, first_line: int, lines) -> None:
     """FileError naming the first cell that is not UTF-8 text (Arrow reads a column holding
     one as binary)."""
     import pyarrow as pa

@@ -215,7 +215,7 @@ def concat_tables(tables: Sequence[Table]) -> Table:
     source = first.source if len(sources) == 1 else f"{first.source} (+ {len(sources) - 1} more shards)"
     lines = None
     if any(table.lines is not None for table in tables):
-        lines = np.concatenate([np.arange(table.rows) + [line_of(table, 0) or 0] if table.lines is None
+        lines = np.concatenate([np.arange(table.rows) + (line_of(table, 0) or 0) if table.lines is None
                                 else table.lines for table in tables])
     return replace(first, source=source, values=np.concatenate([table.values for table in tables]),
                    extra={name: concat_columns([table.extra[name] for table in tables]) for name in first.extra},
