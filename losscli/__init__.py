@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "LOSSES": "registry", "get_loss": "registry", "names": "registry",
-    "compute": "engine", "LossResult": "engine",
+    "compute": "engine", "LossResult": "engine", "gradcheck": "checking", "GradcheckResult": "checker",
+    "GradcheckError": "checker",
     "InputError": "errors", "LossCliError": "errors", "ParameterError": "errors", "UnknownLossError": "errors",
     "Aggregate": "reduction", "LossSpec": "spec",
 }
