@@ -5,6 +5,8 @@ Python API::
     import losscli
     result = losscli.compute("huber", pred, target, params={"delta": 2.0})
     result.value, result.gradients["pred"]
+    check = losscli.gradcheck("huber")               # or "my_losses.py:SoftmaxCE", or the object
+    check.passed, check.inputs[0].worst              # see losscli.checking
 
 The names below load on first use, so that ``losscli --version`` and ``--help`` start without
 importing NumPy.

@@ -157,6 +157,16 @@ def test_init_values_are_python_literals():
     assert parse_init(["delta=2", "eps=1e-7", "name=plain text"]) == {"delta": 2, "eps": 1e-7, "name": "plain text"}
     with pytest.raises(LossCliError, match="expected --init KEY=VALUE"):
         parse_init(["delta"])
+    with pytest.raises(LossCliError, match="--init delta is given twice"):
+        parse_init(["delta=1", "delta=2"])
+
+
+def test_gradcheck_is_the_packages_function_even_after_the_cli_loads():
+    import inspect
+
+    import losscli.cli.gradcheck  # noqa: F401 - a submodule named gradcheck must not shadow the function
+
+    assert inspect.isfunction(losscli.gradcheck) and "gradcheck" in losscli.__all__
 
 
 def test_user_exception_names_file_line_and_method():
@@ -172,3 +182,22 @@ def test_user_code_gets_copies_of_the_inputs():
     losscli.gradcheck(f"{SEED_FILE}:MSELoss", arrays, like="mse")
     for name, value in arrays.items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_readme_python_gradcheck_examples_run(monkeypatch):
+    import re
+
+    from support import ROOT
+
+    monkeypatch.chdir(ROOT)
+    blocks = [block for block in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+              if "losscli.gradcheck" in block]
+    assert len(blocks) == 2
+    namespace: dict = {}
+    exec(blocks[0], namespace)  # noqa: S102 - the README's own example
+    result = namespace["result"]  # the README's comments: False, 100, 1.01
+    assert (result.passed, result.inputs[0].failed) == (False, 100)
+    assert result.inputs[0].worst[0].ratio == pytest.approx(1.01, rel=1e-6)
+    pytest.importorskip("torch")
+    exec(blocks[1], namespace)  # noqa: S102
+    namespace["test_softmax_backward"]()

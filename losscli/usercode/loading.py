@@ -45,6 +45,8 @@ def parse_init(items: list[str] | None) -> dict[str, object]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip().isidentifier():
             raise LossCliError(f"expected --init KEY=VALUE, got {item!r}")
+        if key.strip() in kwargs:
+            raise LossCliError(f"--init {key.strip()} is given twice")
         try:
             kwargs[key.strip()] = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError):
