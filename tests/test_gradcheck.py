@@ -164,6 +164,16 @@ def test_one_outlier_does_not_hide_a_zero_gradient_elsewhere():
     assert check.failed == 19 and check.worst[0].analytic == 0.0
 
 
+def test_a_non_finite_analytic_element_fails():
+    def gradient(pred, target):
+        values = 2 * (pred - target)
+        values[4] = np.nan
+        return {"pred": values}
+
+    check = losscli.gradcheck(with_gradient("mse", gradient), size=10).inputs[0]
+    assert (check.passed, check.failed, check.worst[0].index) == (False, 1, (4,))
+
+
 def test_huber_with_a_huge_delta_is_checked_at_its_scale():
     # δ = 1e12: every residual is in the quadratic branch, gradient = residual (up to 1e12).
     check = losscli.gradcheck("huber", params={"delta": 1e12}).inputs[0]

@@ -8,7 +8,8 @@ numeric value can be off by at a smooth point:
 * not smooth when the slope jump or the drift exceeds the tolerance; a kink, left out, when the
   analytic value also lies between the one-sided slopes (as any subgradient does);
 * negligible ("below noise") when both values are within u of 0: nothing to compare;
-* failed when |analytic - numeric| > tolerance, or when the signs differ and both exceed u.
+* failed when |analytic - numeric| > tolerance, when the signs differ and both exceed u, or when
+  the analytic value is not finite.
 
 A check that cannot be trusted raises :class:`GradcheckError` instead of passing: when no element
 was compared, or when u exceeds rtol·scale on most compared elements (the step is too small for
@@ -88,13 +89,13 @@ def judge(name: str, method: str, analytic, diffs: Differences, rtol: float, ato
     negligible = ~at_kink & (scale <= uncertainty)
     compared = ~at_kink & ~negligible
     sign_slip = (np.sign(a) != np.sign(n)) & (np.minimum(np.abs(a), np.abs(n)) > uncertainty)
-    failing = compared & ((error > tolerance) | sign_slip)
+    failing = compared & ((error > tolerance) | sign_slip | ~np.isfinite(a))
     counts = dict(checked=int(compared.sum()), kinks=int(at_kink.sum()), below_noise=int(negligible.sum()))
     if not failing.any():
         _refuse_untrustworthy(name, method, counts, compared, uncertainty, rtol * scale, diffs, eps)
     with np.errstate(divide="ignore", invalid="ignore"):
-        badness = np.where(sign_slip, np.inf, np.where(error == 0, 0.0, error / tolerance))
-        relative = np.where(error == 0, 0.0, error / np.maximum(scale, uncertainty))
+        badness = np.where(sign_slip | ~np.isfinite(a), np.inf, np.where(error == 0, 0.0, error / tolerance))
+        relative = np.nan_to_num(np.where(error == 0, 0.0, error / np.maximum(scale, uncertainty)), nan=np.inf)
     order = np.argsort(-np.where(compared, badness, -1.0), kind="stable")[:min(WORST_SHOWN, counts["checked"])]
     worst = tuple(_element(int(i), shape, a, n, tolerance, failing, name, arrays) for i in order)
     return InputCheck(name, method, **counts, failed=int(failing.sum()),

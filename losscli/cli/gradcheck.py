@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from enum import Enum
 from typing import Annotated
 
@@ -171,28 +172,23 @@ def _check_user_code(target, settings, params, inputs, cols, like, against, valu
     from ..usercode.isolation import run_isolated
     from ..usercode.loading import parse_init
 
-    arrays = None
-    if inputs:
-        arrays, explain = read_inputs(get_loss(like or against), inputs, cols) if (like or against) else (
-            _read_as_given(inputs), str)
+    arrays, shaped_like = None, like or against
+    if inputs and not shaped_like:
+        arrays = _read_as_given(inputs)
+    elif inputs:
+        arrays, explain = read_inputs(get_loss(shaped_like), inputs, cols)
         try:
-            arrays = validated_inputs(like or against, arrays, params) if (like or against) else arrays
+            arrays = validated_inputs(shaped_like, arrays, params)
         except InputError as error:
             raise LossCliError(explain(error)) from None
     options = {"target": target, "inputs": arrays, "like": like, "params": params, "init": parse_init(init),
                "framework": framework.value if framework else None, "target_format": target_format,
-               "against": against, "value_tol": value_tol, **_settings(settings)}
+               "against": against, "value_tol": value_tol, **asdict(settings)}
     return run_isolated(target, options, timeout)
 
 
-def _settings(settings: checker.Settings) -> dict:
-    return {"eps": settings.eps, "atol": settings.atol, "rtol": settings.rtol, "mode": settings.mode,
-            "directions": settings.directions, "seed": settings.seed, "size": settings.size}
-
-
-def _read_as_given(paths: list[str]) -> dict:
-    """Files for your code without --like: one array per file (y_pred, y_true, input3, ...)."""
+def _read_as_given(paths: list[str]) -> list:
+    """Files for your code without --like: one array per file, in order (y_pred, y_true, ...)."""
     from .. import io
 
-    names = ["y_pred", "y_true", *(f"input{index}" for index in range(3, len(paths) + 1))]
-    return {name: io.as_input_array(io.read_table(path)) for name, path in zip(names, paths, strict=False)}
+    return [io.as_input_array(io.read_table(path)) for path in paths]

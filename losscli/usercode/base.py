@@ -57,9 +57,9 @@ def _describe(value) -> str:
 
 
 def computed_in_float32(*arrays: np.ndarray) -> bool:
-    """True when every value with a full float64 mantissa... is exactly a float32: float64
-    results of float64 work almost never are (odds 2^-29 per value), values computed in float32
-    and cast back always are. Needs at least 8 values with more than 12 significant bits."""
+    """True when the values look computed in float32 and cast back: every value that needs more
+    than 12 significant bits is exactly a float32 (float64 work gives such a value with odds
+    2^-29 each). Needs at least 8 such values; simple ones (0.5, 4.0) tell nothing."""
     values = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.empty(0)
     values = values[np.isfinite(values) & (values != 0)]
     mantissa, _ = np.frexp(values)

@@ -70,10 +70,10 @@ def adapt(label: str, path: Path, names: tuple[str, ...], objects: list, framewo
     if framework not in (None, *FRAMEWORKS):
         raise LossCliError(f"unknown framework {framework!r} (valid: {', '.join(FRAMEWORKS)})")
     if len(objects) == 2:
-        if framework not in (None, "numpy") or init:
-            raise LossCliError("FILE.py:loss_fn,grad_fn is NumPy code: it takes neither --framework "
-                               f"{framework} nor --init" if framework else "--init applies to a class; "
-                               "FILE.py:loss_fn,grad_fn takes no init arguments")
+        if framework not in (None, "numpy"):
+            raise LossCliError(f"FILE.py:loss_fn,grad_fn is NumPy code; --framework {framework} needs FILE.py:NAME")
+        if init:
+            raise LossCliError("--init applies to a class; FILE.py:loss_fn,grad_fn takes no init arguments")
         return function_pair(label, path, names, objects)
     obj = objects[0]
     kind = framework or detect(obj)

@@ -24,9 +24,11 @@ def run_isolated(label: str, options: dict, timeout: float | None = None):
     try:
         answer, _ = child.communicate(pickle.dumps(options), timeout=timeout)
     except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
         raise UserCodeError(f"{label} did not return within {timeout:g} s (--timeout); stopped it") from None
+    finally:  # a timeout, or an interrupt of the parent: never leave the user's code running
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
     if not answer:
         raise UserCodeError(f"{label} ended the check's process (exit status {child.returncode}) before a "
                             "verdict: user code must return, not exit")
