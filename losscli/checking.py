@@ -83,7 +83,7 @@ def _named(inputs, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Inputs by name: a mapping as given, a sequence named ``names`` (or y_pred, y_true, input3...)."""
     if isinstance(inputs, Mapping):
         return {name: np.asarray(value) for name, value in inputs.items()}
-    names = names or ["y_pred", "y_true", *(f"input{index}" for index in range(3, len(inputs) + 1))]
+    names = names or user_check.unlabelled_names(len(inputs))
     if len(inputs) != len(names):
         raise LossCliError(f"expected {len(names)} inputs ({', '.join(names)}), got {len(inputs)}")
     return {name: np.asarray(value) for name, value in zip(names, inputs, strict=True)}

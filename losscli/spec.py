@@ -133,19 +133,13 @@ class ParamSpec:
 
 
 def _vector_items(name: str, raw: Any) -> list:
-    """Elements of a vector parameter given as a sequence, a comma list or a one-column file."""
+    """Elements of a vector parameter given as a sequence or a comma list (the command line
+    reads a one-column file into a sequence)."""
     if not isinstance(raw, str):
         return list(np.asarray(raw, dtype=object).ravel())
     items = [item for item in raw.split(",") if item.strip()]
-    if len(items) == 1 and not _is_number(items[0]):
-        from .io import as_input_array, read_table  # a file: only now pay for the readers
-
-        values = as_input_array(read_table(items[0].strip()))
-        if values.ndim != 1:
-            raise ParameterError(f"parameter {name}: {items[0]} must have one column, got {values.shape[1]}")
-        return list(values)
-    if not items:
-        raise ParameterError(f"parameter {name} expects a comma list of numbers or a file, got {raw!r}")
+    if not items or (len(items) == 1 and not _is_number(items[0])):
+        raise ParameterError(f"parameter {name} expects a comma list of numbers or a one-column file, got {raw!r}")
     return items
 
 

@@ -8,7 +8,7 @@ chunks merge into the summary of the whole (given each chunk's row offset).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -72,6 +72,14 @@ class GradientStats:
     def top_floor(self) -> float:
         """The norm a row must reach to enter a full top list (0 while it is not full)."""
         return self.top_rows[-1][1] if len(self.top_rows) >= self.top else 0.0
+
+    def shifted(self, offset: int) -> GradientStats:
+        """The same statistics with every row number moved by ``offset`` (a part that follows
+        ``offset`` rows)."""
+        if offset == 0:
+            return self
+        return replace(self, max_row=self.max_row + offset,
+                       top_rows=tuple((row + offset, *rest) for row, *rest in self.top_rows))
 
     def merge(self, other: GradientStats) -> GradientStats:
         if other.count == 0 or self.count == 0:

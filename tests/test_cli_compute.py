@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from support import LOSSCLI, program_env, run_program
 from typer.testing import CliRunner
 
 import losscli
@@ -725,48 +726,47 @@ def test_reduction_a_loss_does_not_support():
     assert_bad_input(result, "perplexity supports reductions mean, none, not 'sum'")
 
 
-# --- the installed program, as a real process ------------------------------------------------
+# --- the program as a real process (python -m losscli; stdout a pipe) --------------------------
 
 
-def program_env() -> dict[str, str]:
-    return {**os.environ, "NO_COLOR": "1", "COLUMNS": "100",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+def shell(command: str) -> subprocess.CompletedProcess:
+    """A shell step in which `losscli` is this interpreter's package under test."""
+    define = f'losscli() {{ "{sys.executable}" -m losscli "$@"; }}; '
+    return subprocess.run(["bash", "-c", define + command], capture_output=True, text=True, env=program_env(),
+                          timeout=60)
 
 
-def test_installed_losscli_reads_stdin_through_a_pipe():
-    losscli_bin = Path(sys.executable).parent / "losscli"
-    assert losscli_bin.exists(), losscli_bin
-    command = f"cat {PRED} | {losscli_bin} compute mse - {TARGET} --reduction none --format csv"
-    completed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=program_env(),
-                               timeout=60)
+@pytest.mark.slow
+def test_program_reads_stdin_through_a_pipe():
+    completed = shell(f"cat {PRED} | losscli compute mse - {TARGET} --reduction none --format csv")
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == "row,loss\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
     assert completed.stderr == ""
 
 
-def test_installed_losscli_bad_input_is_one_line_without_traceback(tmp_path):
-    losscli_bin = Path(sys.executable).parent / "losscli"
-    completed = subprocess.run([str(losscli_bin), "compute", "mse", str(tmp_path / "missing.csv"), str(TARGET)],
-                               capture_output=True, text=True, env=program_env(), timeout=60)
+@pytest.mark.slow
+def test_program_bad_input_is_one_line_without_traceback(tmp_path):
+    completed = run_program("compute", "mse", tmp_path / "missing.csv", TARGET)
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert "Traceback" not in completed.stderr
     assert completed.stderr.count("\n") == 1 and "missing.csv: no such file" in completed.stderr
 
 
-def test_installed_losscli_gate_exit_code_in_a_shell_step():
-    losscli_bin = Path(sys.executable).parent / "losscli"
-    command = f"{losscli_bin} compute mse {PRED} {TARGET} --fail-above 100 --quiet; echo \"exit $?\""
-    completed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=program_env(),
-                               timeout=60)
+@pytest.mark.slow
+def test_program_gate_exit_code_in_a_shell_step():
+    completed = shell(f"losscli compute mse {PRED} {TARGET} --fail-above 100 --quiet; echo \"exit $?\"")
     assert completed.stdout == "exit 1\n"
 
 
-def test_python_dash_m_losscli_version():
-    completed = subprocess.run([sys.executable, "-m", "losscli", "--version"], capture_output=True, text=True,
-                               env=program_env(), timeout=60)
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout == f"losscli {losscli.__version__}\n"
+def test_installed_console_script_and_python_dash_m_agree():
+    """The console script pip installs next to this interpreter runs the same package."""
+    script = Path(sys.executable).parent / "losscli"
+    for command in ([str(script)], list(LOSSCLI)):
+        completed = subprocess.run([*command, "--version"], capture_output=True, text=True, env=program_env(),
+                                   timeout=60)
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stdout == f"losscli {losscli.__version__}\n"
 
 
 # --- known bugs in losscli/io (owned elsewhere): strict xfails that turn red once fixed ------

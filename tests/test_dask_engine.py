@@ -19,10 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 from losscli.cli import app
+from losscli.inputs import Batch, InputPlan
 from losscli.registry import get_loss
-from losscli.stream import Batch, StreamReducer
+from losscli.stream import StreamReducer
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a local cluster per module: seconds
 
 REL = 1e-12
 SHARD_ROWS = (37, 52, 23, 61, 40)
@@ -148,11 +150,13 @@ def test_a_file_url_is_read_through_fsspec(cluster, data):
 
 
 def test_library_result_equals_the_local_reducer(cluster, data):
-    from losscli.dask_engine import reduce_with_dask
+    from losscli.dask_engine import reduce_on_dask
 
     spec = get_loss("mse")
-    result = reduce_with_dask(spec, {}, "sum", [str(data / "eval")], col_selectors=["pred=yhat", "target=y"],
-                              scheduler=cluster.scheduler_address, top=3)
+    plan = InputPlan.build(spec, [str(data / "eval")], columns=["pred=yhat", "target=y"])
+    [reducer] = reduce_on_dask(plan, lambda _: [StreamReducer(spec, {}, "sum", top=3)],
+                               scheduler=cluster.scheduler_address)
+    result = reducer.result()
     whole = pq.read_table(data / "whole.parquet")
     reducer = StreamReducer(spec, {}, "sum", top=3)
     reducer.add(Batch({"pred": whole["yhat"].to_numpy(), "target": whole["y"].to_numpy()}))
@@ -244,8 +248,7 @@ def test_without_the_extra_the_error_says_how_to_install_it(data, monkeypatch):
 def test_remote_urls_are_copied_to_the_worker_and_named_in_messages(data):
     """A URL that is not a local file (memory:// here; s3:// in use): the worker reads a local copy."""
     fsspec = pytest.importorskip("fsspec")
-    from losscli.dask_engine import Job, reduce_shard
-    from losscli.shards import plan_shards
+    from losscli.dask_engine import ReducerJob, reduce_shard
 
     memory = fsspec.filesystem("memory")
     for path in sorted((data / "eval").glob("*.parquet"))[:2]:
@@ -253,15 +256,16 @@ def test_remote_urls_are_copied_to_the_worker_and_named_in_messages(data):
     memory.pipe("/losscli-test/part-0009.parquet", b"not parquet")
     spec = get_loss("mse")
     selectors = ("pred=yhat", "target=y")
-    shards = plan_shards(spec, ["memory://losscli-test/*.parquet"], col_selectors=selectors)
-    assert [shard.paths[0] for shard in shards] == [
+    shards = InputPlan.build(spec, ["memory://losscli-test/*.parquet"], columns=selectors).shards()
+    assert [shard.sources[0].path for shard in shards] == [
         f"memory:///losscli-test/part-000{i}.parquet" for i in (0, 1, 9)]
-    job = Job("mse", {}, "mean", "raise", 5, True, selectors, None)
-    first = reduce_shard(job, shards[0]).merge(reduce_shard(job, shards[1]))
+    jobs = (ReducerJob.of(StreamReducer(spec, {}, "mean")),)
+    [first] = reduce_shard(jobs, shards[0])
+    first = first.merge(reduce_shard(jobs, shards[1])[0])
     whole = pq.read_table(data / "whole.parquet").slice(0, SHARD_ROWS[0] + SHARD_ROWS[1])
     pred, target = whole["yhat"].to_numpy(), whole["y"].to_numpy()
     assert first.aggregate.weighted_sum == pytest.approx(np.sum((pred - target) ** 2), rel=REL)
-    failure = reduce_shard(job, shards[2])
+    failure = reduce_shard(jobs, shards[2])
     assert failure.message.startswith("memory:///losscli-test/part-0009.parquet: not a valid Parquet file")
     memory.rm("/losscli-test", recursive=True)
 
@@ -357,9 +361,15 @@ def test_compare_engine_options_are_checked(data):
     assert "--engine dask reads input files" in result.stderr
 
 
-def test_compare_count_rows_of_every_format(data):
-    from losscli.shards import Shard, count_rows
+def test_compare_bounds_rows_of_every_format(data, tmp_path):
+    from losscli.shards import shard_row_bound
 
-    assert count_rows(Shard(0, 1, (str(data / "eval" / "part-0001.parquet"),))) == SHARD_ROWS[1]
-    assert count_rows(Shard(0, 1, (str(data / "csv" / "part-0003.csv"),))) == SHARD_ROWS[3]
-    assert count_rows(Shard(0, 1, (str(data / "missing.parquet"),))) is None
+    def bound(path):
+        return shard_row_bound(InputPlan.build(["pred"], [str(path)]))
+
+    assert bound(data / "eval" / "part-0001.parquet") == SHARD_ROWS[1]  # the footer's count: exact
+    assert bound(data / "csv" / "part-0003.csv") == SHARD_ROWS[3]  # one line per row, after the header
+    assert bound(data / "missing.parquet") is None
+    # blank lines and a last line without a newline: an upper bound, never below the rows
+    (tmp_path / "gaps.csv").write_text("pred\n1\n\n2\n3")
+    assert bound(tmp_path / "gaps.csv") == 4

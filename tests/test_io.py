@@ -153,9 +153,9 @@ def test_batch_conversion_places_bad_cells_in_the_whole_file():
     # What a streaming reader will do: convert one record batch that starts at data row 1000.
     batch = pa.record_batch({"yhat": pa.array(["1", "2", "bad"]), "y": pa.array([1.0, None, 3.0])})
     with pytest.raises(FileError) as excinfo:
-        readers._table_to_values(batch, "big.csv", row_offset=1000, first_line=2)
+        readers.table_to_values(batch, "big.csv", row_offset=1000, first_line=2)
     assert message_of(excinfo).startswith("big.csv: column 'yhat', row 1003 (line 1004): expected a number, got 'bad'")
-    names, values, skipped = readers._table_to_values(batch.slice(0, 2), "big.csv", row_offset=1000)
+    names, values, skipped = readers.table_to_values(batch.slice(0, 2), "big.csv", row_offset=1000)
     assert names == ("yhat", "y") and skipped == ()
     np.testing.assert_array_equal(values, [[1.0, 1.0], [2.0, np.nan]])
 
@@ -405,9 +405,12 @@ def test_long_bad_cell_is_shortened(tmp_path):
 
 
 def test_no_numeric_columns(tmp_path):
+    """A text-only file reads (its columns may be ids or group labels); used as an input it fails."""
     path = write_bytes(tmp_path, "names.csv", "id,name\na,cat\nb,dog\n")
+    table = read_table(path, extra=["name"])
+    assert table.extra["name"].tolist() == ["cat", "dog"]
     with pytest.raises(FileError) as excinfo:
-        read_table(path)
+        as_input_array(table)
     assert message_of(excinfo) == (f"{path}: no numeric columns (found: id, name) "
                                    "(input columns must hold numbers; text columns such as ids are skipped)")
 

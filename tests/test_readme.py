@@ -35,9 +35,11 @@ def parse_examples(text: str) -> list[tuple[str, str]]:
 
 
 def run(command: str) -> str:
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    completed = subprocess.run(["bash", "-c", f"{command} 2>&1"], cwd=ROOT, env=env,
+    """Run a README command with `losscli` meaning this interpreter's package under test
+    (`python -m losscli`), never whatever losscli is first on PATH."""
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "LOSSCLI_PYTHON": sys.executable}
+    define = 'losscli() { "$LOSSCLI_PYTHON" -m losscli "$@"; }; export -f losscli; '
+    completed = subprocess.run(["bash", "-c", f"{define}{command} 2>&1"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
     return completed.stdout
 
@@ -73,6 +75,7 @@ def test_same_output_tolerates_only_float_noise():
     assert not same_output("mae,2304.1875\n", "mse,2304.1875\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "expected"), EXAMPLES, ids=[command[:60] for command, _ in EXAMPLES])
 def test_readme_example(command, expected):
     actual = run(command)

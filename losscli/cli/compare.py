@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from ..compare import DEFAULT_TOP
+from ..compare import DEFAULT_TOP, resolve_losses, route_params
 from ..compare import compare as compare_losses
-from ..errors import InputError, LossCliError, UnknownLossError
+from ..errors import LossCliError, UnknownLossError
+from ..influence import DEFAULT_SHOWN_ROWS
+from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.compare import print_comparison
 from ..spec import LossSpec
@@ -27,7 +29,6 @@ from .common import (
     parse_params,
     stdout,
 )
-from .inputs import group_labels, load_inputs
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[LossSpec], list[str]]:
@@ -91,7 +92,6 @@ def compare(
     specs, paths = split_arguments(arguments)
     params = parse_params(param)
     check_engine(engine, scheduler, workers)
-    groups = None
     if not paths:
         if weights is not None or col or group_by:
             raise LossCliError("--weights, --col and --group-by need input files")
@@ -99,48 +99,24 @@ def compare(
             raise LossCliError("--engine dask reads input files: give them (the built-in example runs locally)")
         comparisons = compare_losses(specs, params=params, top=top)
         title = "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
-    elif engine is Engine.dask:
-        comparisons, groups = _compare_on_dask(specs, paths, params, top, weights, col, no_header, group_by,
-                                               scheduler, workers)
-        title = None
     else:
-        comparisons = _compare_files(specs, paths, params, top, weights, col, no_header)
+        resolve_losses(specs)  # mixed input kinds fail before any file is read
+        plan = InputPlan.build(specs[0], paths, columns=col, weights=weights, group_by=group_by,
+                               header=not no_header)
+        if engine is Engine.dask:
+            comparisons = _compare_on_dask(specs, plan, params, top, scheduler, workers)
+        else:
+            comparisons = compare_losses(specs, plan, params=params, top=top)
         title = None
-    if group_by is not None and engine is Engine.local:
-        groups = _groups(comparisons, group_by, paths, no_header)
+    groups = None if group_by is None else {item.name: item.groups for item in comparisons}
     print_comparison(stdout, comparisons, output_format.value, title, groups)
 
 
-def _groups(comparisons, group_by, paths, no_header):
-    """Every loss's value per --group-by slice, from the same per-sample losses."""
-    from ..groups import groups_of
+def _compare_on_dask(specs, plan, params, top, scheduler, workers):
+    """Every loss reduced over the shards on a Dask cluster."""
+    from ..dask_engine import compare_on_dask
 
-    labels = group_labels(group_by, paths[0], header=not no_header)
-    try:
-        return {item.name: groups_of(item.result, labels) for item in comparisons}
-    except InputError as error:
-        raise LossCliError(str(error)) from None
-
-
-def _compare_files(specs, paths, params, top, weights, col, no_header):
-    """Read the inputs once (with the first loss's input names) and compare every loss on them."""
-    from ..compare import resolve_losses
-
-    resolve_losses(specs)  # mixed input kinds fail before any file is read
-    loaded = load_inputs(specs[0], paths, header=not no_header, col_selectors=col, weights=weights)
-    try:
-        return compare_losses(specs, loaded.arrays, params=params, top=top, weights=loaded.weights)
-    except InputError as error:
-        raise LossCliError(loaded.explain(error)) from None
-
-
-def _compare_on_dask(specs, paths, params, top, weights, col, no_header, group_by, scheduler, workers):
-    """Every loss reduced over the shards on a Dask cluster: (comparisons, group values or None)."""
-    from ..compare import resolve_losses, route_params
-    from ..dask_engine import compare_with_dask
-
-    resolve_losses(specs)  # mixed input kinds fail before the cluster starts
     routed = route_params(specs, params)
     resolved = [spec.resolve_params(routed[spec.name]) for spec in specs]
-    return compare_with_dask(specs, resolved, paths, top=top, scheduler=scheduler, workers=workers,
-                             header=not no_header, col_selectors=col, weights=weights, group_by=group_by)
+    return compare_on_dask(specs, resolved, plan, top=top, shown=DEFAULT_SHOWN_ROWS, scheduler=scheduler,
+                           workers=workers)

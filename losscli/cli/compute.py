@@ -11,11 +11,11 @@ import numpy as np
 import typer
 
 from ..engine import check_reduction
-from ..errors import InputError, LossCliError
-from ..io.batches import prefetch
+from ..errors import LossCliError
+from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.compute import print_report, report
-from ..stream import StreamReducer
+from ..stream import StreamReducer, reduce_batches
 from .common import (
     DEFAULT_WORKERS,
     EXIT_CHECK_FAILED,
@@ -34,7 +34,6 @@ from .common import (
     stderr,
     stdout,
 )
-from .inputs import input_batches
 
 
 class Reduction(str, Enum):
@@ -102,26 +101,25 @@ def compute(
         raise LossCliError("--fail-above, --fail-below and --log need a single value: use --reduction mean or sum")
     if per_sample is not None and gradient is not None and os.path.realpath(per_sample) == os.path.realpath(gradient):
         raise LossCliError(f"--per-sample and --gradient both write {gradient}: give two different paths")
+    plan = InputPlan.build(spec, inputs, columns=col, weights=weights, group_by=group_by, header=not no_header,
+                           target_format=target_format.value if target_format else None)
     for output in (per_sample, gradient):
         if output is not None:
             io.file_format(output)  # an unknown extension fails before any file is written
-            io.check_output_path(output, [*inputs, *([weights] if weights else [])])
+            io.check_output_path(output, plan.read_paths())
     check_engine(engine, scheduler, workers)
-    reading = {"header": not no_header, "col_selectors": col, "weights": weights, "group_by": group_by,
-               "target_format": target_format.value if target_format else None}
+    reducer = StreamReducer(spec, params, reduction.value, nan_policy=nan_policy.value, top=top)
     if engine is Engine.dask:
         if per_sample or gradient or reduction is Reduction.none:
             raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, --reduction none")
-        from ..dask_engine import reduce_with_dask
+        from ..dask_engine import reduce_on_dask
 
-        result = reduce_with_dask(spec, params, reduction.value, inputs, nan_policy=nan_policy.value, top=top,
-                                  scheduler=scheduler, workers=workers, **reading)
-        per_sample_values = None
+        reduce_on_dask(plan, lambda _: [reducer], scheduler=scheduler, workers=workers)
+        result, per_sample_values = reducer.result(), None
     else:
-        result, per_sample_values = _reduce_locally(spec, params, reduction.value, inputs, reading,
-                                                    nan_policy.value, top, per_sample, gradient, quiet)
+        result, per_sample_values = _reduce_locally(reducer, plan, per_sample, gradient, quiet)
     gate = _gate(result.value, fail_above, fail_below)
-    data = report(result, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)), gate, per_sample_values)
+    data = report(result, {source.name: source.path for source in plan.sources}, gate, per_sample_values)
     if log is not None:
         from ..history import append_log
 
@@ -134,21 +132,19 @@ def compute(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-def _reduce_locally(spec, params, reduction, inputs, reading, nan_policy, top, per_sample, gradient, quiet):
-    """Stream the inputs through one reducer; (result, per-sample values to print or None)."""
-    reducer = StreamReducer(spec, params, reduction, nan_policy=nan_policy, top=top)
-    kept_values = reduction == "none" and not quiet
+def _reduce_locally(reducer, plan, per_sample, gradient, quiet):
+    """Stream the inputs through the reducer; (result, per-sample values to print or None)."""
+    kept_values = reducer.reduction == "none" and not quiet
     per_sample_values = []
     with contextlib.ExitStack() as stack:
         writers = _Writers(stack, per_sample, gradient)
-        for batch, loaded in _with_progress(prefetch(input_batches(spec, inputs, **reading)), quiet):
-            try:
-                output = reducer.add(batch)
-            except InputError as error:
-                raise LossCliError(loaded.explain(error)) from None
-            writers.append(output, loaded.tables[reducer.gradient_input].columns)
+
+        def on_outputs(batch, outputs):
+            writers.append(outputs[0], batch.tables[reducer.gradient_input].columns)
             if kept_values:
-                per_sample_values.append(output.per_sample)
+                per_sample_values.append(outputs[0].per_sample)
+
+        reduce_batches(_with_progress(plan.batches(), quiet), [reducer], on_outputs)
         result = reducer.result()
         writers.finish(result.gradient_factor)
     return result, np.concatenate(per_sample_values) if per_sample_values else None
@@ -189,14 +185,10 @@ def _with_progress(batches, quiet: bool):
                   transient=True) as progress:
         task = progress.add_task("reading", total=None)
         rows = 0
-        for batch, loaded in batches:
-            rows += next(iter(batch.arrays.values())).shape[0]
+        for batch in batches:
+            rows += batch.rows
             progress.update(task, description=f"{rows:,} rows")
-            yield batch, loaded
-
-
-def _sources(inputs: list[str], spec) -> list[str]:
-    return inputs if len(inputs) == len(spec.inputs) else inputs * len(spec.inputs)
+            yield batch
 
 
 def _gate(value, fail_above: float | None, fail_below: float | None) -> dict | None:

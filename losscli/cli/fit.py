@@ -11,6 +11,7 @@ import typer
 
 from ..errors import InputError, LossCliError
 from ..fit import DEFAULT_MAX_ITER, fit_many
+from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.fit import print_fits
 from .common import FormatOption, OutputFormat, ParamOption, error_boundary, parse_params, stderr, stdout
@@ -95,7 +96,7 @@ def fit(
         get_loss(name)  # an unknown name fails before the table is read
     params = parse_params(param)
     expected = parse_numbers(true_weights, "--true-weights") if true_weights is not None else None
-    table = io.read_table(data, header=not no_header)
+    table = InputPlan.build(["data"], [data], header=not no_header).load().tables["data"]
     feature_table, target_table = split_table(table, target, features)
     if expected is not None and len(expected) != len(feature_table.columns):
         raise LossCliError(f"--true-weights has {len(expected)} values for {len(feature_table.columns)} features "

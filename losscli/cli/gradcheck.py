@@ -10,6 +10,7 @@ import typer
 
 from .. import checker
 from ..errors import InputError, LossCliError
+from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.gradcheck import print_result, print_summary
 from ..usercode.against import DEFAULT_VALUE_TOL
@@ -147,48 +148,39 @@ def _check_usage(target, check_all, inputs, col, size, like, user, user_only: di
         raise LossCliError("--col names the inputs of a loss: give --like LOSS with it")
 
 
-def read_inputs(spec, paths: list[str], cols: list[str] | None):
-    """--inputs files (and --col selectors) as the arrays ``spec`` takes, and the function that
-    turns an InputError into a message naming the file, column and row. The one place gradcheck
-    reads files."""
-    from .inputs import load_inputs
-
-    loaded = load_inputs(spec, paths, col_selectors=cols)
-    return loaded.arrays, loaded.explain
+def read_inputs(loss_or_names, paths: list[str], cols: list[str] | None):
+    """--inputs files (and --col selectors) as named arrays, shaped as a loss takes them (or as
+    read, named by a list), and the function that turns an InputError into one line naming the
+    file, column and row. The one place gradcheck reads files."""
+    batch = InputPlan.build(loss_or_names, paths, columns=cols).load()
+    return batch.arrays, batch.locate
 
 
 def _check_builtin(target, settings, params, inputs, cols):
     spec = get_loss(target)
-    arrays, explain = read_inputs(spec, inputs, cols) if inputs else (None, str)
+    arrays, explain = read_inputs(spec, inputs, cols) if inputs else (None, LossCliError)
     try:
         return checker.check_registered(spec, arrays, params=params, settings=settings)
     except InputError as error:
-        raise LossCliError(explain(error)) from None
+        raise explain(error) from None
 
 
 def _check_user_code(target, settings, params, inputs, cols, like, against, value_tol, framework, timeout,
                      init, target_format):
-    from ..usercode.check import validated_inputs
+    from ..usercode.check import unlabelled_names, validated_inputs
     from ..usercode.isolation import run_isolated
     from ..usercode.loading import parse_init
 
     arrays, shaped_like = None, like or against
     if inputs and not shaped_like:
-        arrays = _read_as_given(inputs)
+        arrays, _ = read_inputs(unlabelled_names(len(inputs)), inputs, None)
     elif inputs:
-        arrays, explain = read_inputs(get_loss(shaped_like), inputs, cols)
+        arrays, explain = read_inputs(shaped_like, inputs, cols)
         try:
             arrays = validated_inputs(shaped_like, arrays, params)
         except InputError as error:
-            raise LossCliError(explain(error)) from None
+            raise explain(error) from None
     options = {"target": target, "inputs": arrays, "like": like, "params": params, "init": parse_init(init),
                "framework": framework.value if framework else None, "target_format": target_format,
                "against": against, "value_tol": value_tol, **asdict(settings)}
     return run_isolated(target, options, timeout)
-
-
-def _read_as_given(paths: list[str]) -> list:
-    """Files for your code without --like: one array per file, in order (y_pred, y_true, ...)."""
-    from .. import io
-
-    return [io.as_input_array(io.read_table(path)) for path in paths]

@@ -88,7 +88,7 @@ def mape_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]
     return {"pred": np.sign(pred - target) / np.maximum(np.abs(target), MAPE_EPS)}
 
 
-def _residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
+def residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
     """Targets ~ N(0, 4) and predictions off by ±magnitude."""
     target = rng.normal(0.0, 2.0, magnitudes.shape)
     signs = rng.choice([-1.0, 1.0], magnitudes.shape)
@@ -96,12 +96,12 @@ def _residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str
 
 
 def sample_mse(rng, n, params):
-    return _residual_pair(rng, rng.uniform(0.0, 3.0, n))
+    return residual_pair(rng, rng.uniform(0.0, 3.0, n))
 
 
 def sample_mae(rng, n, params):
     # |a| >= 0.1 keeps every element away from the kink at a = 0.
-    return _residual_pair(rng, rng.uniform(0.1, 3.0, n))
+    return residual_pair(rng, rng.uniform(0.1, 3.0, n))
 
 
 def residuals_around(rng, n: int, switch: float) -> dict[str, np.ndarray]:
@@ -109,7 +109,7 @@ def residuals_around(rng, n: int, switch: float) -> dict[str, np.ndarray]:
     turns from quadratic to linear), half inside and half outside."""
     inside = rng.uniform(0.0, 0.9 * switch, n)
     outside = rng.uniform(1.1 * switch, 3.0 * switch, n)
-    return _residual_pair(rng, np.where(rng.random(n) < 0.5, inside, outside))
+    return residual_pair(rng, np.where(rng.random(n) < 0.5, inside, outside))
 
 
 def sample_huber(rng, n, params):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..spec import LossSpec, ParamSpec, Task
 from ._numerics import softplus
-from .regression import OUTLIER_FILES, PRED, TARGET, _residual_pair, residuals_around, sample_mae
+from .regression import OUTLIER_FILES, PRED, TARGET, residual_pair, residuals_around, sample_mae
 
 LOG_2 = math.log(2.0)
 # Below this |r|, log cosh r = log1p(2 sinh²(r/2)) is accurate to the last bit and sinh cannot overflow;
@@ -76,7 +76,7 @@ def sample_smooth_l1(rng, n, params):
 
 
 def sample_log_cosh(rng, n, params):
-    return _residual_pair(rng, rng.uniform(0.0, 6.0, n))
+    return residual_pair(rng, rng.uniform(0.0, 6.0, n))
 
 
 

@@ -42,8 +42,21 @@ def _json_safe(data: Any) -> Any:
     return data
 
 
+class WholeCellTable(Table):
+    """A rich table that never breaks a number or a word inside a cell: every column is at least
+    as wide as its longest word, and a table whose cells need more than the console's width
+    takes that width (a wide line in a log) rather than folding a cell ("3.19e-1" over "0")."""
+
+    def __rich_console__(self, console, options):
+        for column in self.columns:
+            words = [word for cell in (column.header, *column.cells) for word in str(cell).split()]
+            column.min_width = max([len(word) for word in words] + [column.min_width or 0])
+        minimum = self.__rich_measure__(console, options.update_width(1 << 30)).minimum
+        yield from super().__rich_console__(console, options.update_width(max(options.max_width, minimum)))
+
+
 def rich_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = WholeCellTable(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:

@@ -41,6 +41,11 @@ def shaped_for_user(like: str, arrays: Mapping[str, np.ndarray], target_format: 
     return shaped
 
 
+def unlabelled_names(count: int) -> list[str]:
+    """Names of inputs given without --like: y_pred, y_true, input3, ... (the seed's protocol)."""
+    return ["y_pred", "y_true", *(f"input{index}" for index in range(3, count + 1))][:count]
+
+
 def borrow_inputs(like: str, *, params: Mapping | None = None, size: int = 100, seed: int = 0) -> dict:
     """``size`` rows drawn by a registered loss's generator (class targets as ids)."""
     spec = get_loss(like)
