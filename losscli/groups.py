@@ -13,7 +13,7 @@ import numpy as np
 
 from .engine import LossResult, reduced_value
 from .errors import InputError
-from .reduction import Aggregate
+from .reduction import Aggregate, divisor_terms
 from .spec import LossSpec
 
 MISSING_LABEL = "(missing)"
@@ -42,7 +42,7 @@ def label_text(label) -> str:
 
 
 def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
-                     denominators: np.ndarray | None, labels) -> dict[str, Aggregate]:
+                     denominators: np.ndarray | None, labels, divisor: str = "weights") -> dict[str, Aggregate]:
     """{label: Aggregate of its rows}, in order of first appearance. labels: one per row [N]."""
     labels = np.array([label_text(label) for label in labels], dtype=object)
     rows = per_sample.shape[0]
@@ -52,8 +52,8 @@ def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
     names, first, codes = np.unique(labels, return_index=True, return_inverse=True)
     ones = np.ones_like(per_sample)
     sums = np.bincount(codes, _row_totals(per_sample, sample_weights), names.size)
-    totals = np.bincount(codes, _row_totals(ones if denominators is None else denominators, sample_weights),
-                         names.size)
+    terms = divisor_terms(sample_weights, denominators, divisor)
+    totals = np.bincount(codes, _row_totals(ones if terms is None else terms, None), names.size)
     counts = np.bincount(codes, minlength=names.size) * (per_sample.size // max(rows, 1))
     return {str(names[i]): Aggregate(float(sums[i]), float(totals[i]), int(counts[i]))
             for i in np.argsort(first, kind="stable")}
@@ -79,7 +79,8 @@ def groups_of(result: LossResult, labels) -> list[GroupValue]:
     labels = np.asarray(labels, dtype=object)
     if result.kept_rows is not None and labels.shape[0] == result.kept_rows.shape[0]:
         labels = labels[result.kept_rows]
-    aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels)
+    aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels,
+                                  result.spec.mean_divisor)
     return group_values(result.spec, result.reduction, aggregates)
 
 

@@ -15,6 +15,11 @@ import numpy as np
 from .errors import InputError
 
 REDUCTIONS = ("mean", "sum", "none")
+# What a mean divides by, given per-sample weights w and the loss's own denominators d (1 when
+# absent): Σ w·d (a weighted mean; torch, scikit-learn, XGBoost, LightGBM), Σ d whatever the
+# weights (Keras losses and optax: weights scale the numerator only), or Σ d over the samples
+# whose weight is not zero (tf.compat.v1's SUM_BY_NONZERO_WEIGHTS).
+MEAN_DIVISORS = ("weights", "count", "nonzero_weights")
 
 
 @dataclass(frozen=True)
@@ -31,18 +36,16 @@ class Aggregate:
 
     @classmethod
     def of(cls, per_sample: np.ndarray, weights: np.ndarray | None = None,
-           denominators: np.ndarray | None = None) -> Aggregate:
+           denominators: np.ndarray | None = None, divisor: str = "weights") -> Aggregate:
         """Aggregate of per-sample losses; ``weights`` broadcast to their shape.
 
         ``denominators`` d_i are what each sample adds to the mean's denominator when a loss
         defines it (torch's class-weighted mean: d_i = weight[target_i], 0 where ignored), so
-        weight_total = Σ w·d.
+        weight_total = Σ w·d; ``divisor`` (one of MEAN_DIVISORS) says how the weights enter it.
         """
         weighted_sum = np.sum(per_sample if weights is None else weights * per_sample)
-        if denominators is None:
-            weight_total = per_sample.size if weights is None else np.sum(weights)
-        else:
-            weight_total = np.sum(denominators if weights is None else weights * denominators)
+        terms = divisor_terms(weights, denominators, divisor)
+        weight_total = per_sample.size if terms is None else np.sum(terms)
         return cls(float(weighted_sum), float(weight_total), int(per_sample.size))
 
     def merge(self, other: Aggregate) -> Aggregate:
@@ -59,6 +62,17 @@ class Aggregate:
                                  if self.count else "cannot take a mean of zero samples")
             return self.weighted_sum / self.weight_total
         raise ValueError(f"reduction {reduction!r} has no single value")
+
+
+def divisor_terms(weights: np.ndarray | None, denominators: np.ndarray | None,
+                  divisor: str = "weights") -> np.ndarray | None:
+    """What each sample adds to the mean's denominator (None: 1 each): w·d, d, or (w ≠ 0)·d."""
+    if divisor not in MEAN_DIVISORS:
+        raise ValueError(f"unknown mean divisor {divisor!r} (valid: {', '.join(MEAN_DIVISORS)})")
+    if weights is None or divisor == "count":
+        return denominators
+    scale = weights if divisor == "weights" else (weights != 0).astype(np.float64)
+    return scale if denominators is None else scale * denominators
 
 
 def broadcast_weights(weights: np.ndarray | None, per_sample_shape: tuple[int, ...]) -> np.ndarray | None:

@@ -171,6 +171,9 @@ class LossSpec:
     input). sample(rng, n, params) returns valid random inputs with n rows, away from kinks and
     clipping. denominator(*inputs, **params), when given, returns what each sample adds to the
     mean's denominator (class weights of the targets, 0 for ignored ones); the default is 1.
+    mean_divisor says how sample weights enter that denominator (reduction.MEAN_DIVISORS):
+    "weights" (Σ w·d, the weighted mean), "count" (Σ d: weights scale the numerator only, as in
+    Keras losses) or "nonzero_weights"; a framework convention may change it.
     """
 
     name: str
@@ -192,6 +195,7 @@ class LossSpec:
     check: Callable[[Arrays, Mapping[str, Any]], None] | None = None
     denominator: Callable[..., np.ndarray] | None = None
     torch_equivalent: str | None = None
+    mean_divisor: str = "weights"
     example_files: tuple[str, ...] = ()
 
     @property

@@ -125,12 +125,13 @@ class StreamReducer:
         per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
         seen = self.partial.stats or {}
         stats = {name: GradientStats.of(gradients[name], 0, self.top, row_ids, per_row_loss,
-                                        top_floor=seen[name].top_floor if name in seen else 0.0)
+                                        top_floor=seen[name].top_floor if name in seen else 0.0, ids=batch.ids)
                  for name in self.gradient_inputs}
         groups = None
         if batch.labels is not None:
             labels = batch.labels if kept is None else np.asarray(batch.labels, dtype=object)[kept]
-            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels)
+            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels,
+                                      self.spec.mean_divisor)
         spread = None
         if self.influence is not None:
             spread = InfluencePartial.of(row_contributions(evaluation.per_sample, evaluation.sample_weights),

@@ -43,6 +43,7 @@ COMMANDS = {
                            "target=y", "--group-by", "segment"],
     "fit": ["fit", SAMPLES / "regression_outliers.csv", "--target", "y", "--true-weights", "1.5,-2,0.5"],
     "demo": ["demo", "outliers"],
+    "crosscheck": ["crosscheck", "bce", SAMPLES / "binary_probs.csv", SAMPLES / "binary_labels.csv"],
     "gradcheck user code": ["gradcheck", f"{FIXTURES / 'seed_losses.py'}:HuberLoss", "--like", "huber"],
 }
 

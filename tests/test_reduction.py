@@ -193,7 +193,7 @@ def _assert_stats_close(merged, whole):
     assert merged.max_row == whole.max_row
     assert merged.max_position == whole.max_position
     assert [row for row, *_ in merged.top_rows] == [row for row, *_ in whole.top_rows]
-    np.testing.assert_allclose([norm for _, norm, _ in merged.top_rows], [norm for _, norm, _ in whole.top_rows],
+    np.testing.assert_allclose([norm for _, norm, *_ in merged.top_rows], [norm for _, norm, *_ in whole.top_rows],
                                rtol=REL)
 
 

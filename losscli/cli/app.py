@@ -22,6 +22,7 @@ COMMANDS = {
     "describe": "catalogue:describe",
     "gradcheck": "gradcheck:gradcheck",
     "compare": "compare:compare",
+    "crosscheck": "crosscheck:crosscheck",
     "fit": "fit:fit",
     "demo": "demo:demo",
     "plot": "plot:plot",
@@ -100,4 +101,4 @@ def root(
 
 
 def main() -> None:
-    app()
+    app(prog_name="losscli")  # also under python -m losscli: usage lines and shell completion

@@ -75,10 +75,41 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
 
 
+def complete_loss(incomplete: str) -> list[str]:
+    """Shell completion of loss names and aliases (the last item of a comma list)."""
+    from ..registry import LOSSES
+
+    head, comma, last = incomplete.rpartition(",")
+    return [head + comma + name for spec in LOSSES for name in (spec.name, *spec.aliases) if name.startswith(last)]
+
+
+def complete_param(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of -p KEY= for the parameters of the losses already on the command line."""
+    from ..errors import UnknownLossError
+    from ..registry import get_loss
+
+    # while completing, click leaves the positional arguments unparsed in ctx.args
+    words = [ctx.params.get("loss") or ctx.params.get("target") or "", *(ctx.params.get("arguments") or ()),
+             *ctx.args]
+    specs = []
+    for name in (name for word in words for name in str(word).split(",")):
+        try:
+            specs.append(get_loss(name))
+        except UnknownLossError:
+            continue
+    specs = list(dict.fromkeys(specs))
+    owners = [param.name for spec in specs for param in spec.params]
+    # a parameter of one of the losses is given plainly; one several share needs LOSS.NAME=
+    options = [f"{spec.name}.{param.name}=" if owners.count(param.name) > 1 else f"{param.name}=" for spec in specs
+               for param in spec.params]
+    return [option for option in dict.fromkeys(options) if option.startswith(incomplete)]
+
+
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 ParamOption = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", metavar="KEY=VALUE", help="Loss parameter, repeatable (e.g. -p delta=2)."),
+    typer.Option("--param", "-p", metavar="KEY=VALUE", help="Loss parameter, repeatable (e.g. -p delta=2).",
+                 autocompletion=complete_param),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code speaks.")]
 

@@ -9,6 +9,7 @@ import typer
 
 from ..compare import DEFAULT_TOP, resolve_losses, route_params
 from ..compare import compare as compare_losses
+from ..conventions import apply_convention
 from ..errors import LossCliError, UnknownLossError
 from ..influence import DEFAULT_SHOWN_ROWS
 from ..inputs import InputPlan
@@ -29,6 +30,7 @@ from .common import (
     parse_params,
     stdout,
 )
+from .crosscheck import ConventionOption
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[LossSpec], list[str]]:
@@ -56,7 +58,7 @@ def _looks_like_path(argument: str) -> bool:
 def compare(
     arguments: Annotated[list[str], typer.Argument(
         metavar="LOSS|INPUT",
-        help="Loss names, then the input files shared by all of them (none: the seed's outlier example).")],
+        help="Loss names, then the input files shared by all of them (none: a built-in outlier example).")],
     top: Annotated[float, typer.Option(
         "--top", help="Fraction of rows whose share of loss and gradient is reported (at least one row).")
     ] = DEFAULT_TOP,
@@ -73,6 +75,7 @@ def compare(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    convention: ConventionOption = None,
 ) -> None:
     """Compare losses on the same inputs: value, gradient size and outlier influence.
 
@@ -90,6 +93,7 @@ def compare(
         losscli compare mse mae 'shards/pred/*.parquet' 'shards/target/*.parquet' --engine dask --workers 4
     """
     specs, paths = split_arguments(arguments)
+    specs = [apply_convention(spec, convention) for spec in specs]
     params = parse_params(param)
     check_engine(engine, scheduler, workers)
     if not paths:
@@ -98,7 +102,7 @@ def compare(
         if engine is Engine.dask:
             raise LossCliError("--engine dask reads input files: give them (the built-in example runs locally)")
         comparisons = compare_losses(specs, params=params, top=top)
-        title = "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
+        title = "Outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
     else:
         resolve_losses(specs)  # mixed input kinds fail before any file is read
         plan = InputPlan.build(specs[0], paths, columns=col, weights=weights, group_by=group_by,

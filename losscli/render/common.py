@@ -28,17 +28,24 @@ def format_number(value: Any, digits: int = 6) -> str:
 
 
 def to_json(data: Any) -> str:
-    """JSON with NaN/inf spelled as strings (strict JSON has no such numbers)."""
-    return json.dumps(_json_safe(data), indent=2, ensure_ascii=False)
+    """Strict JSON: a NaN or infinite number is null, and a key holding one gets a sibling
+    "<key>_nonfinite" saying which ("nan", "inf", "-inf"); in a list it is null alone."""
+    return json.dumps(json_ready(data), indent=2, ensure_ascii=False, allow_nan=False)
 
 
-def _json_safe(data: Any) -> Any:
+def json_ready(data: Any) -> Any:
+    """``data`` with every non-finite float as None (and its "<key>_nonfinite" sibling)."""
     if isinstance(data, float) and not math.isfinite(data):
-        return str(data)
+        return None
     if isinstance(data, Mapping):
-        return {key: _json_safe(value) for key, value in data.items()}
+        safe = {}
+        for key, value in data.items():
+            safe[key] = json_ready(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                safe[f"{key}_nonfinite"] = str(value)
+        return safe
     if isinstance(data, list | tuple):
-        return [_json_safe(value) for value in data]
+        return [json_ready(value) for value in data]
     return data
 
 
