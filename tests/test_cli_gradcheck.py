@@ -281,7 +281,7 @@ def test_a_missing_framework_import_names_the_extra(tmp_path):
     ([], "give a LOSS or FILE.py:OBJ to check, or --all"),
     (["mse", "--all"], "give a LOSS or FILE.py:OBJ to check, or --all (not both)"),
     (["mse", "--like", "mae"], "--like applies to your own code"),
-    (["mse", "--against", "mse"], "--like, --against apply to your own code"),
+    (["mse", "--against", "mse"], "--against applies to your own code"),
     (["mse", "--framework", "torch"], "--framework applies to your own code"),
     (["mse", "--col", "pred=a"], "--col picks columns of --inputs files"),
     (["mse", "--inputs", "a.npy", "--size", "5"], "--size draws random rows"),

@@ -105,7 +105,7 @@ def gradcheck(
         losscli gradcheck my_torch.py:SoftmaxCE --like softmax_cross_entropy --against softmax_cross_entropy
     """
     user = target is not None and is_user_code(target)
-    _check_usage(target, check_all, inputs, col, size, like or against, user,
+    _check_usage(target, check_all, inputs, col, size, like, user,
                  {"--init": init, "--target-format": target_format is not TargetFormat.onehot,
                   "--framework": framework, "--against": against, "--timeout": timeout is not None})
     if timeout is not None and not timeout > 0:
@@ -142,9 +142,9 @@ def _check_usage(target, check_all, inputs, col, size, like, user, user_only: di
     if extras and not user:
         raise LossCliError(f"{', '.join(extras)} appl{'ies' if len(extras) == 1 else 'y'} to your own code "
                            "(FILE.py:OBJ), not to built-in losses")
-    if user and not (like or inputs):
+    if user and not (like or user_only["--against"] or inputs):
         raise LossCliError("your code needs inputs: --like LOSS (random inputs of that loss) or --inputs FILE...")
-    if user and col and not like:
+    if user and col and not (like or user_only["--against"]):
         raise LossCliError("--col names the inputs of a loss: give --like LOSS with it")
 
 
