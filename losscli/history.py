@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 
 from . import __version__
 from .errors import LossCliError
+from .io.writers import append_line
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -31,30 +32,19 @@ NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 def append_log(path: str, report: dict) -> dict:
     """Append one run (the report dict of `losscli compute`) to the log at ``path``; return the record.
 
-    The line is written by one ``os.write`` on an ``O_APPEND`` descriptor, so concurrent writers
-    do not interleave and a crash leaves the file without the line, never with half of it.
+    The line is appended whole or not at all (see :func:`losscli.io.append_line`).
     """
-    if not isinstance(report["value"], numbers.Real):
-        raise LossCliError("--log records one value per run: use --reduction mean or sum, not none")
     record = log_record(report)
-    text = json.dumps(_json_safe(record), allow_nan=False, ensure_ascii=False, default=_json_scalar)
-    line = (text + "\n").encode("utf-8")
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise LossCliError(f"cannot write the log {path}: {error.strerror}") from None
-    try:
-        size = os.fstat(descriptor).st_size
-        if size and os.pread(descriptor, 1, size - 1) != b"\n":
-            line = b"\n" + line  # a line cut short by someone else stays on its own line
-        written = os.write(descriptor, line)
-    except OSError as error:
-        raise LossCliError(f"cannot write the log {path}: {error.strerror}") from None
-    finally:
-        os.close(descriptor)
-    if written != len(line):
-        raise LossCliError(f"cannot write the log {path}: wrote {written} of {len(line)} bytes (disk full?)")
+    append_line(path, encode_record(record))
     return record
+
+
+def encode_record(record: dict) -> bytes:
+    """One history record as a strict JSON line (NaN and infinities as strings)."""
+    if not isinstance(record["value"], numbers.Real):
+        raise LossCliError("--log records one value per run: use --reduction mean or sum, not none")
+    text = json.dumps(_json_safe(record), allow_nan=False, ensure_ascii=False, default=_json_scalar)
+    return (text + "\n").encode("utf-8")
 
 
 def log_record(report: dict) -> dict:

@@ -152,12 +152,13 @@ def test_a_directory_input_sums_its_shards(tmp_path):
     assert (entry["path"], entry["bytes"], entry["files"]) == (str(shards), 24, 2)
 
 
-@pytest.mark.parametrize("where", ["missing-dir/runs.jsonl", "."])
-def test_an_unwritable_log_path_is_bad_input(tmp_path, where):
+@pytest.mark.parametrize(("where", "why"), [("missing-dir/runs.jsonl", "cannot write: directory"),
+                                            (".", "is a directory")])
+def test_an_unwritable_log_path_is_bad_input_before_any_output(tmp_path, where, why):
     log = tmp_path / where
-    result = run("compute", "mae", PRED, TARGET, "--log", log)
-    assert_bad_input(result, "cannot write the log", str(log))
-    assert not (tmp_path / "missing-dir").exists()
+    result = run("compute", "mae", PRED, TARGET, "--log", log, "--per-sample", tmp_path / "loss.csv")
+    assert_bad_input(result, str(log), why)
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_per_sample_values_are_not_logged(tmp_path):

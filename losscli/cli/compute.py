@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from enum import Enum
 from typing import Annotated
 
@@ -13,6 +11,7 @@ import typer
 from ..engine import check_reduction
 from ..errors import LossCliError
 from ..inputs import InputPlan
+from ..outputs import OutputSet
 from ..registry import get_loss
 from ..render.compute import print_report, report
 from ..stream import StreamReducer, reduce_batches
@@ -30,6 +29,7 @@ from .common import (
     WorkersOption,
     check_engine,
     error_boundary,
+    parameter_files,
     parse_params,
     stderr,
     stdout,
@@ -92,38 +92,36 @@ def compute(
         losscli compute mse sample_data/outliers_pred.csv sample_data/outliers_target.csv
         losscli compute huber sample_data/eval.parquet --col pred=yhat --col target=y -p delta=2 --format json
     """
-    from .. import io
-
     spec = get_loss(loss)
     params = spec.resolve_params(parse_params(param))
     check_reduction(spec, reduction.value)
     if reduction is Reduction.none and (fail_above is not None or fail_below is not None or log is not None):
         raise LossCliError("--fail-above, --fail-below and --log need a single value: use --reduction mean or sum")
-    if per_sample is not None and gradient is not None and os.path.realpath(per_sample) == os.path.realpath(gradient):
-        raise LossCliError(f"--per-sample and --gradient both write {gradient}: give two different paths")
     plan = InputPlan.build(spec, inputs, columns=col, weights=weights, group_by=group_by, header=not no_header,
                            target_format=target_format.value if target_format else None)
-    for output in (per_sample, gradient):
-        if output is not None:
-            io.file_format(output)  # an unknown extension fails before any file is written
-            io.check_output_path(output, plan.read_paths())
+    # every file this run writes: never one it reads, committed together or not at all
+    outputs = OutputSet({"--per-sample": per_sample, "--gradient": gradient, "--log": log},
+                        reads=[*plan.read_paths(), *parameter_files(param)])
     check_engine(engine, scheduler, workers)
     reducer = StreamReducer(spec, params, reduction.value, nan_policy=nan_policy.value, top=top)
-    if engine is Engine.dask:
-        if per_sample or gradient or reduction is Reduction.none:
-            raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, --reduction none")
-        from ..dask_engine import reduce_on_dask
+    with outputs:
+        if engine is Engine.dask:
+            if per_sample or gradient or reduction is Reduction.none:
+                raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, "
+                                   "--reduction none")
+            from ..dask_engine import reduce_on_dask
 
-        reduce_on_dask(plan, lambda _: [reducer], scheduler=scheduler, workers=workers)
-        result, per_sample_values = reducer.result(), None
-    else:
-        result, per_sample_values = _reduce_locally(reducer, plan, per_sample, gradient, quiet)
-    gate = _gate(result.value, fail_above, fail_below)
-    data = report(result, {source.name: source.path for source in plan.sources}, gate, per_sample_values)
-    if log is not None:
-        from ..history import append_log
+            reduce_on_dask(plan, lambda _: [reducer], scheduler=scheduler, workers=workers)
+            result, per_sample_values = reducer.result(), None
+        else:
+            result, per_sample_values = _reduce_locally(reducer, plan, outputs, per_sample, gradient, quiet)
+        gate = _gate(result.value, fail_above, fail_below)
+        data = report(result, {source.name: source.path for source in plan.sources}, gate, per_sample_values)
+        if log is not None:
+            from ..history import encode_record, log_record
 
-        append_log(log, data)
+            outputs.append_line(log, encode_record(log_record(data)))
+        outputs.commit()
     if not quiet:
         print_report(stdout, data, output_format.value)
     if gate and not gate["passed"]:
@@ -132,46 +130,32 @@ def compute(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-def _reduce_locally(reducer, plan, per_sample, gradient, quiet):
-    """Stream the inputs through the reducer; (result, per-sample values to print or None)."""
+def _reduce_locally(reducer, plan, outputs, per_sample, gradient, quiet):
+    """Stream the inputs through the reducer, writing the --per-sample and --gradient tables;
+    (result, per-sample values to print or None)."""
     kept_values = reducer.reduction == "none" and not quiet
     per_sample_values = []
-    with contextlib.ExitStack() as stack:
-        writers = _Writers(stack, per_sample, gradient)
+    per_sample_table = outputs.table(per_sample) if per_sample else None
+    gradient_table = outputs.table(gradient) if gradient else None
+    gradient_columns = {}
 
-        def on_outputs(batch, outputs):
-            writers.append(outputs[0], batch.tables[reducer.gradient_input].columns)
-            if kept_values:
-                per_sample_values.append(outputs[0].per_sample)
+    def on_outputs(batch, batch_outputs):
+        output = batch_outputs[0]
+        if per_sample_table is not None:
+            per_sample_table.append(loss=output.per_sample)
+        if gradient_table is not None:
+            gradient_table.append(grad=output.gradient)
+            gradient_columns["grad"] = [f"grad_{name}" for name in batch.tables[reducer.gradient_input].columns]
+        if kept_values:
+            per_sample_values.append(output.per_sample)
 
-        reduce_batches(_with_progress(plan.batches(), quiet), [reducer], on_outputs)
-        result = reducer.result()
-        writers.finish(result.gradient_factor)
+    reduce_batches(_with_progress(plan.batches(), quiet), [reducer], on_outputs)
+    result = reducer.result()
+    if per_sample_table is not None:
+        per_sample_table.finish()
+    if gradient_table is not None:
+        gradient_table.finish({"grad": result.gradient_factor}, gradient_columns)
     return result, np.concatenate(per_sample_values) if per_sample_values else None
-
-
-class _Writers:
-    """--per-sample and --gradient files, written batch by batch and completed at the end."""
-
-    def __init__(self, stack: contextlib.ExitStack, per_sample: str | None, gradient: str | None):
-        from .. import io
-
-        self.per_sample = stack.enter_context(io.ArrayStreamWriter(per_sample)) if per_sample else None
-        self.gradient = stack.enter_context(io.ArrayStreamWriter(gradient)) if gradient else None
-        self.gradient_columns = None
-
-    def append(self, output, input_columns) -> None:
-        if self.per_sample is not None:
-            self.per_sample.append(output.per_sample)
-        if self.gradient is not None:
-            self.gradient.append(output.gradient)
-            self.gradient_columns = [f"grad_{name}" for name in input_columns] or None
-
-    def finish(self, gradient_factor: float) -> None:
-        if self.per_sample is not None:
-            self.per_sample.finish(1.0, _per_sample_columns(self.per_sample.row_shape))
-        if self.gradient is not None:
-            self.gradient.finish(gradient_factor, self.gradient_columns)
 
 
 def _with_progress(batches, quiet: bool):
@@ -201,9 +185,3 @@ def _gate(value, fail_above: float | None, fail_below: float | None) -> dict | N
     if fail_below is not None and not value >= fail_below:
         reason = f"is below --fail-below {fail_below:g}"
     return {"fail_above": fail_above, "fail_below": fail_below, "passed": reason is None, "reason": reason}
-
-
-def _per_sample_columns(row_shape) -> list[str]:
-    """"loss" for one value per row; loss_1..loss_k for [N, D] or [B, T] per-sample losses."""
-    width = int(np.prod(row_shape or (), dtype=np.int64))
-    return ["loss"] if width == 1 else [f"loss_{i + 1}" for i in range(width)]
