@@ -101,7 +101,7 @@ def compute(
                            target_format=target_format.value if target_format else None)
     # every file this run writes: never one it reads, committed together or not at all
     outputs = OutputSet({"--per-sample": per_sample, "--gradient": gradient, "--log": log},
-                        reads=[*plan.read_paths(), *parameter_files(param)])
+                        reads=[*plan.files(), *plan.read_paths(), *parameter_files(param)])
     check_engine(engine, scheduler, workers)
     reducer = StreamReducer(spec, params, reduction.value, nan_policy=nan_policy.value, top=top)
     with outputs:
