@@ -17,11 +17,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from support import LOSSCLI, ROOT, SAMPLES, assert_bad_input, program_env, run
 
 from losscli.errors import LossCliError
 from losscli.io import FileError, TableWriter, read_table
 from losscli.outputs import OutputClashError, OutputSet, check_outputs
-from support import LOSSCLI, ROOT, SAMPLES, assert_bad_input, program_env, run
 
 PRED, TARGET = SAMPLES / "outliers_pred.csv", SAMPLES / "outliers_target.csv"
 LOGITS, CLASS_IDS = SAMPLES / "multiclass_logits.csv", SAMPLES / "multiclass_labels.csv"

@@ -12,7 +12,6 @@ import signal
 import subprocess
 
 import pytest
-
 from support import LOSSCLI, ROOT, SAMPLES, program_env
 
 TARGET = SAMPLES / "outliers_target.csv"
