@@ -13,7 +13,7 @@ import numpy as np
 
 from .engine import LossResult, reduced_value
 from .errors import InputError
-from .reduction import Aggregate
+from .reduction import Aggregate, ScaledSum
 from .spec import LossSpec
 
 MISSING_LABEL = "(missing)"
@@ -55,8 +55,18 @@ def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
     totals = np.bincount(codes, _row_totals(ones if denominators is None else denominators, sample_weights),
                          names.size)
     counts = np.bincount(codes, minlength=names.size) * (per_sample.size // max(rows, 1))
-    return {str(names[i]): Aggregate(float(sums[i]), float(totals[i]), int(counts[i]))
+    return {str(names[i]): _group_aggregate(i, sums, totals, counts, codes, per_sample, sample_weights, denominators)
             for i in np.argsort(first, kind="stable")}
+
+
+def _group_aggregate(index, sums, totals, counts, codes, per_sample, sample_weights, denominators) -> Aggregate:
+    """Group ``index``'s aggregate from the bincount sums; recomputed from its rows (sums that
+    cannot overflow) when a sum passed the largest double."""
+    if np.isfinite(sums[index]) and np.isfinite(totals[index]):
+        return Aggregate(ScaledSum(float(sums[index])), ScaledSum(float(totals[index])), int(counts[index]))
+    rows = np.flatnonzero(codes == index)
+    return Aggregate.of(per_sample[rows], None if sample_weights is None else sample_weights[rows],
+                        None if denominators is None else denominators[rows])
 
 
 def merge_groups(first: dict[str, Aggregate], second: dict[str, Aggregate]) -> dict[str, Aggregate]:

@@ -8,9 +8,12 @@ chunks merge into the summary of the whole (given each chunk's row offset).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .reduction import ScaledSum
 
 DEFAULT_TOP_ROWS = 5
 
@@ -19,12 +22,15 @@ DEFAULT_TOP_ROWS = 5
 class GradientStats:
     """Mergeable statistics of a gradient array.
 
+    squares = Σ g², sums = Σ g: sums that cannot overflow (:class:`ScaledSum`).
     top_rows: (row, row L2 norm, row loss) triples, largest norm first, at most ``top`` of them.
     max_position: index of the largest |g| within its row (empty for 1-D gradients).
+    NaN ranks above every number (as in ``np.max``), ties go to the first row: merged
+    statistics equal those of the whole whichever way the parts were merged.
     """
 
-    sum_squares: float
-    total: float
+    squares: ScaledSum
+    sums: ScaledSum
     count: int
     zeros: int
     max_abs: float
@@ -45,12 +51,11 @@ class GradientStats:
         enter the top rows and are not ranked: a fast path for streams.
         """
         if gradient.size == 0:
-            return cls(0.0, 0.0, 0, 0, 0.0, 0, (), (), top)
+            return cls(ScaledSum(), ScaledSum(), 0, 0, 0.0, 0, (), (), top)
         rows = gradient.reshape(gradient.shape[0], -1) if gradient.ndim else gradient.reshape(1, 1)
         magnitude = np.abs(rows)
-        # one column: the row norm is |g| itself
-        row_norms = magnitude[:, 0] if rows.shape[1] == 1 else np.sqrt(np.einsum("ij,ij->i", rows, rows))
-        flat_max = int(np.argmax(magnitude))
+        row_norms = _row_norms(rows, magnitude)
+        flat_max = int(np.argmax(magnitude))  # the first NaN if there is one
         max_row, within = divmod(flat_max, rows.shape[1])
         position = np.unravel_index(within, gradient.shape[1:]) if gradient.ndim > 1 else ()
         order = _largest(row_norms, top, top_floor)
@@ -59,7 +64,7 @@ class GradientStats:
             return int(row_offset + index if row_ids is None else row_ids[index])
 
         return cls(
-            sum_squares=float(np.einsum("i,i->", row_norms, row_norms)), total=float(np.sum(rows)),
+            squares=ScaledSum.of(row_norms, row_norms), sums=ScaledSum.of(rows),
             count=int(rows.size), zeros=int(rows.size - np.count_nonzero(rows)),
             max_abs=float(magnitude.flat[flat_max]), max_row=row_id(max_row),
             max_position=tuple(int(i) for i in position),
@@ -69,9 +74,17 @@ class GradientStats:
         )
 
     @property
+    def sum_squares(self) -> float:
+        return self.squares.value
+
+    @property
+    def total(self) -> float:
+        return self.sums.value
+
+    @property
     def top_floor(self) -> float:
         """The norm a row must reach to enter a full top list (0 while it is not full)."""
-        return self.top_rows[-1][1] if len(self.top_rows) >= self.top else 0.0
+        return _rank(self.top_rows[-1][1]) if len(self.top_rows) >= self.top else 0.0
 
     def shifted(self, offset: int) -> GradientStats:
         """The same statistics with every row number moved by ``offset`` (a part that follows
@@ -84,27 +97,28 @@ class GradientStats:
     def merge(self, other: GradientStats) -> GradientStats:
         if other.count == 0 or self.count == 0:
             return self if other.count == 0 else other
-        first_max = self.max_abs >= other.max_abs
-        rows = sorted(self.top_rows + other.top_rows, key=lambda pair: (-pair[1], pair[0]))[: self.top]
+        first = self if math.isnan(self.max_abs) or _rank(self.max_abs) >= _rank(other.max_abs) else other
+        rows = sorted(self.top_rows + other.top_rows, key=lambda item: (-_rank(item[1]), item[0]))[: self.top]
         return GradientStats(
-            self.sum_squares + other.sum_squares, self.total + other.total, self.count + other.count,
-            self.zeros + other.zeros, max(self.max_abs, other.max_abs),
-            self.max_row if first_max else other.max_row,
-            self.max_position if first_max else other.max_position, tuple(rows), self.top,
+            self.squares + other.squares, self.sums + other.sums, self.count + other.count,
+            self.zeros + other.zeros, first.max_abs, first.max_row, first.max_position, tuple(rows), self.top,
         )
 
     def scaled(self, factor: float) -> GradientStats:
         """Statistics of factor·g: how a chunk's sum-reduced gradient becomes the mean's."""
         magnitude = abs(factor)
-        return GradientStats(self.sum_squares * factor**2, self.total * factor, self.count, self.zeros,
+        square = factor * factor  # one rounding, as Σg²·f², unless f² is beyond a double
+        squares = self.squares.times(square) if 0.0 < square < math.inf or factor == 0.0 else \
+            self.squares.times(factor).times(factor)
+        return GradientStats(squares, self.sums.times(factor), self.count, self.zeros,
                              self.max_abs * magnitude, self.max_row, self.max_position,
                              tuple((row, norm * magnitude, loss) for row, norm, loss in self.top_rows), self.top)
 
     def as_dict(self) -> dict:
         """The summary as plain data (the ``gradient`` object of the JSON output)."""
         return {
-            "l2_norm": float(np.sqrt(self.sum_squares)),
-            "mean": self.total / self.count if self.count else 0.0,
+            "l2_norm": self.squares.sqrt(),
+            "mean": self.sums / ScaledSum(float(self.count)) if self.count else 0.0,
             "max_abs": self.max_abs,
             "max_abs_row": self.max_row,
             "max_abs_position": list(self.max_position),
@@ -113,11 +127,34 @@ class GradientStats:
         }
 
 
+def _rank(norm: float) -> float:
+    """The order of norms: NaN above +inf above every number."""
+    return math.inf if math.isnan(norm) else norm
+
+
+def _row_norms(rows: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """Each row's L2 norm [N]; rows of huge values are scaled by a power of two first, so a
+    norm is inf only when it is beyond the largest double."""
+    if rows.shape[1] == 1:
+        return magnitude[:, 0]  # one column: the row norm is |g| itself
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    overflowed = np.isinf(norms)
+    if overflowed.any() and (overflowed := overflowed & np.all(np.isfinite(rows), axis=1)).any():
+        exponents = np.frexp(np.max(magnitude[overflowed], axis=1))[1]
+        scaled = np.ldexp(rows[overflowed], -exponents[:, None])
+        with np.errstate(over="ignore"):
+            norms[overflowed] = np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponents)
+    return norms
+
+
 def _largest(values: np.ndarray, count: int, floor: float = 0.0) -> np.ndarray:
-    """Indices of the ``count`` largest values >= floor, largest first (ties: lower index first),
-    in O(n): a threshold pass and argpartition, then a sort of the few kept."""
+    """Indices of the ``count`` largest values >= floor, largest first (ties: lower index first;
+    NaN ranks above +inf), in O(n): a threshold pass and argpartition, then a sort of the few kept."""
     if count <= 0 or values.size == 0:
         return np.arange(0)
+    if np.isnan(values).any():
+        values = np.where(np.isnan(values), np.inf, values)
     candidates = np.flatnonzero(values >= floor) if floor > 0 else np.arange(values.size)
     if candidates.size > count:
         kept = candidates[np.argpartition(-values[candidates], count - 1)[:count]]
