@@ -97,7 +97,8 @@ class GradientStats:
     def merge(self, other: GradientStats) -> GradientStats:
         if other.count == 0 or self.count == 0:
             return self if other.count == 0 else other
-        first = self if math.isnan(self.max_abs) or _rank(self.max_abs) >= _rank(other.max_abs) else other
+        # NaN wins (as in np.max), then the larger, then the earlier row
+        first = other if _above(other.max_abs, self.max_abs) else self
         rows = sorted(self.top_rows + other.top_rows, key=lambda item: (-_rank(item[1]), item[0]))[: self.top]
         return GradientStats(
             self.squares + other.squares, self.sums + other.sums, self.count + other.count,
@@ -125,6 +126,11 @@ class GradientStats:
             "zero_share": self.zeros / self.count if self.count else 0.0,
             "top_rows": [{"row": row, "l2_norm": norm, "loss": loss} for row, norm, loss in self.top_rows],
         }
+
+
+def _above(value: float, other: float) -> bool:
+    """value > other in the order NaN > +inf > numbers (a NaN equals a NaN)."""
+    return (math.isnan(value) and not math.isnan(other)) or value > other
 
 
 def _rank(norm: float) -> float:

@@ -26,6 +26,7 @@ from .common import (
     QuietOption,
     SchedulerOption,
     TargetFormat,
+    TimeoutOption,
     WorkersOption,
     check_engine,
     error_boundary,
@@ -79,6 +80,7 @@ def compute(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    timeout: TimeoutOption = None,
     log: Annotated[str | None, typer.Option(
         "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
 ) -> None:
@@ -102,7 +104,7 @@ def compute(
     # every file this run writes: never one it reads, committed together or not at all
     outputs = OutputSet({"--per-sample": per_sample, "--gradient": gradient, "--log": log},
                         reads=[*plan.files(), *plan.read_paths(), *parameter_files(param)])
-    check_engine(engine, scheduler, workers)
+    check_engine(engine, scheduler, workers, timeout)
     reducer = StreamReducer(spec, params, reduction.value, nan_policy=nan_policy.value, top=top)
     with outputs:
         if engine is Engine.dask:
@@ -111,7 +113,7 @@ def compute(
                                    "--reduction none")
             from ..dask_engine import reduce_on_dask
 
-            reduce_on_dask(plan, lambda _: [reducer], scheduler=scheduler, workers=workers)
+            reduce_on_dask(plan, lambda _: [reducer], scheduler=scheduler, workers=workers, timeout=timeout)
             result, per_sample_values = reducer.result(), None
         else:
             result, per_sample_values = _reduce_locally(reducer, plan, outputs, per_sample, gradient, quiet)
