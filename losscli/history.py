@@ -95,18 +95,57 @@ def read_history(path: str) -> list[dict]:
 
 
 def _parse_record(line: str, where: str) -> dict:
+    """One log line as a record whose fields have the types the history shows, or one line
+    naming what is wrong (a hand-edited or foreign log must not end in a traceback)."""
     try:
         record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise LossCliError(f"{where}: expected one JSON object per line, got invalid JSON ({error.msg})") from None
+    except ValueError as error:  # JSONDecodeError, or an integer of more than 4300 digits
+        why = error.msg if isinstance(error, json.JSONDecodeError) else "a number of more than 4300 digits"
+        raise LossCliError(f"{where}: expected one JSON object per line, got invalid JSON ({why})") from None
     if not isinstance(record, dict) or not isinstance(record.get("loss"), str):
         raise LossCliError(f"{where}: expected a losscli --log record with a \"loss\", got {_excerpt(line)}")
-    value = record.get("value")
-    if isinstance(value, str) and value in NON_FINITE:
-        record["value"] = NON_FINITE[value]
-    elif isinstance(value, bool) or not isinstance(value, int | float):
-        raise LossCliError(f"{where}: expected a number as \"value\", got {_excerpt(json.dumps(value))}")
+    record["value"] = _logged_number(record.get("value"), "value", where)
+    for key, kind, check in RECORD_FIELDS:
+        if record.get(key) is not None and not check(record[key]):
+            raise LossCliError(f"{where}: expected {kind} as \"{key}\", got {_excerpt(json.dumps(record[key]))}")
     return record
+
+
+def _logged_number(value, key: str, where: str) -> float:
+    """A number as logged: a JSON number within a double's range, or "nan", "inf", "-inf"."""
+    if isinstance(value, str) and value in NON_FINITE:
+        return NON_FINITE[value]
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        try:
+            return float(value)
+        except OverflowError:  # an integer of 309 digits or more
+            raise LossCliError(f"{where}: expected \"{key}\" within the range of a double, "
+                               f"got {_excerpt(str(value))}") from None
+    raise LossCliError(f"{where}: expected a number as \"{key}\", got {_excerpt(json.dumps(value))}")
+
+
+def _is_gate(gate) -> bool:
+    bounds = (gate.get("fail_above"), gate.get("fail_below")) if isinstance(gate, dict) else ()
+    return (isinstance(gate, dict) and isinstance(gate.get("passed"), bool)
+            and all(bound is None or _is_number(bound) for bound in bounds))
+
+
+def _is_number(value) -> bool:
+    """A finite JSON number within a double's range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+# (field, what it must be, check) for the optional fields the history shows
+RECORD_FIELDS = (
+    ("time", "an ISO 8601 time text", lambda time: isinstance(time, str)),
+    ("params", "an object of parameter values", lambda params: isinstance(params, dict)),
+    ("gate", "an object with \"passed\" true or false and numeric bounds", _is_gate),
+)
 
 
 def trend(records: list[dict], loss: str | None = None, last: int | None = None) -> dict:
