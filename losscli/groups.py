@@ -17,6 +17,7 @@ from .reduction import Aggregate, ScaledSum
 from .spec import LossSpec
 
 MISSING_LABEL = "(missing)"
+OVERALL_LABEL = "(all)"  # the row of every sample, after the groups
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,14 @@ class GroupValue:
 
 
 def label_text(label) -> str:
-    """A group label for display: integral floats lose their '.0', missing cells are '(missing)'."""
+    """A group label for display: integral floats lose their '.0', missing cells are '(missing)',
+    and a label that reads "(missing)" or "(all)" is quoted, so it is never taken for those rows."""
     if label is None or (isinstance(label, float) and np.isnan(label)):
         return MISSING_LABEL
     if isinstance(label, float) and label.is_integer():
         return str(int(label))
-    return str(label)
+    text = str(label)
+    return f"'{text}'" if text in (MISSING_LABEL, OVERALL_LABEL) else text
 
 
 def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
