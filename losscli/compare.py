@@ -134,8 +134,8 @@ def _owner_by_prefix(specs, loss_name, key) -> LossSpec:
 
 def _owner_by_param(specs, param) -> LossSpec:
     owners = [spec for spec in specs if param in {item.name for item in spec.params}]
-    if len(owners) == 1:
-        return owners[0]
+    if len(owners) == 1 or len(specs) == 1:
+        return (owners or specs)[0]  # one loss: its own check names its valid parameters
     listed = ", ".join(spec.name for spec in specs)
     if not owners:
         raise ParameterError(f"unknown parameter {param!r}: none of {listed} takes it")

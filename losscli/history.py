@@ -9,8 +9,9 @@ One line per run::
      "inputs": {"pred": {"path": "preds.csv", "bytes": 24, "mtime": "2025-01-01T00:00:00Z"}, ...}}
 
 ``bytes`` and ``mtime`` are null for stdin and URLs; a directory or glob adds ``files`` and sums
-the bytes of its files (mtime of the newest). NaN and infinite values are written as the strings
-"nan", "inf", "-inf", as in ``--format json``. No printing here: the CLI renders :func:`trend`.
+the bytes of its files (mtime of the newest). A NaN or infinite value is written as null with
+"value_nonfinite": "nan" | "inf" | "-inf", as in ``--format json``; ``label`` is kept when given.
+No printing here: the CLI renders :func:`trend`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import datetime, timezone
 from . import __version__
 from .errors import LossCliError
 from .io.writers import append_line
+from .render.common import json_ready
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -40,10 +42,10 @@ def append_log(path: str, report: dict) -> dict:
 
 
 def encode_record(record: dict) -> bytes:
-    """One history record as a strict JSON line (NaN and infinities as strings)."""
+    """One history record as a strict JSON line (a non-finite value as null + value_nonfinite)."""
     if not isinstance(record["value"], numbers.Real):
         raise LossCliError("--log records one value per run: use --reduction mean or sum, not none")
-    text = json.dumps(_json_safe(record), allow_nan=False, ensure_ascii=False, default=_json_scalar)
+    text = json.dumps(json_ready(record), allow_nan=False, ensure_ascii=False, default=_json_scalar)
     return (text + "\n").encode("utf-8")
 
 
@@ -52,7 +54,7 @@ def log_record(report: dict) -> dict:
     record = {"time": _iso_utc(datetime.now(timezone.utc), "milliseconds"), "losscli": __version__}
     for key in ("loss", "params", "reduction", "value", "n", "weight_total", "rows_omitted"):
         record[key] = report.get(key)
-    for key in ("gate", "groups"):
+    for key in ("label", "gate", "groups"):
         if report.get(key):
             record[key] = report[key]
     record["inputs"] = {name: input_file(source) for name, source in report["inputs"].items()}
@@ -104,7 +106,10 @@ def _parse_record(line: str, where: str) -> dict:
         raise LossCliError(f"{where}: expected one JSON object per line, got invalid JSON ({why})") from None
     if not isinstance(record, dict) or not isinstance(record.get("loss"), str):
         raise LossCliError(f"{where}: expected a losscli --log record with a \"loss\", got {_excerpt(line)}")
-    record["value"] = _logged_number(record.get("value"), "value", where)
+    value = record.get("value")
+    if value is None and record.get("value_nonfinite") in NON_FINITE:
+        value = record["value_nonfinite"]
+    record["value"] = _logged_number(value, "value", where)
     for key, kind, check in RECORD_FIELDS:
         if record.get(key) is not None and not check(record[key]):
             raise LossCliError(f"{where}: expected {kind} as \"{key}\", got {_excerpt(json.dumps(record[key]))}")
@@ -112,7 +117,8 @@ def _parse_record(line: str, where: str) -> dict:
 
 
 def _logged_number(value, key: str, where: str) -> float:
-    """A number as logged: a JSON number within a double's range, or "nan", "inf", "-inf"."""
+    """A number as logged: a JSON number within a double's range, or "nan", "inf", "-inf" (as
+    value_nonfinite, or as the value itself in logs written before strict JSON)."""
     if isinstance(value, str) and value in NON_FINITE:
         return NON_FINITE[value]
     if not isinstance(value, bool) and isinstance(value, int | float):
@@ -167,7 +173,7 @@ def trend(records: list[dict], loss: str | None = None, last: int | None = None)
         if loss is None or name == loss:
             runs.append({"run": position, "time": record.get("time"), "loss": name,
                          "params": record.get("params") or {}, "value": value, "change": change,
-                         "gate": record.get("gate")})
+                         "gate": record.get("gate"), "label": record.get("label")})
     if last is not None:
         runs = runs[-last:] if last > 0 else []
     series = [_series(name, [run["value"] for run in runs if run["loss"] == name])
@@ -205,17 +211,6 @@ def sparkline(values: list[float]) -> str:
 
 def _iso_utc(moment: datetime, timespec: str = "seconds") -> str:
     return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
-
-
-def _json_safe(data):
-    """NaN/inf as strings, as `--format json` spells them (strict JSON has no such numbers)."""
-    if isinstance(data, numbers.Real) and not isinstance(data, numbers.Integral) and not math.isfinite(data):
-        return str(float(data))
-    if isinstance(data, dict):
-        return {key: _json_safe(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_json_safe(value) for value in data]
-    return data
 
 
 def _json_scalar(value):

@@ -197,7 +197,7 @@ def test_reduction_none_prints_per_sample_values_in_json_and_csv():
     assert data["reduction"] == "none" and data["value"] == SQUARED_ERRORS
     result = run("compute", "mse", PRED, TARGET, "--reduction", "none", "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "row,loss\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
+    assert result.stdout == "row,mse\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
 
 
 def test_reduction_none_as_a_table():
@@ -260,7 +260,7 @@ def test_per_sample_and_gradient_files(tmp_path, extension):
     np.testing.assert_array_equal(loss_values.reshape(-1), SQUARED_ERRORS)
     np.testing.assert_array_equal(grad_values.reshape(-1), GRADIENT_OF_MEAN)  # 2(ŷ - y)/n
     if extension != ".npy":
-        assert (loss_columns, grad_columns) == (["loss"], ["grad_pred"])
+        assert (loss_columns, grad_columns) == (["mse"], ["mse_grad_pred"])
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([per_sample.name, gradient.name])
 
 
@@ -271,7 +271,7 @@ def test_per_sample_file_of_two_column_losses_has_a_column_per_element(tmp_path)
     assert result.exit_code == 0, result.output
     columns, values = read_back(per_sample)
     squared = (eval_columns()["yhat"] - eval_columns()["y"]) ** 2
-    assert columns == ["loss_1", "loss_2"]
+    assert columns == ["mse_1", "mse_2"]
     np.testing.assert_allclose(values, np.column_stack([squared, squared]), rtol=1e-12)
 
 
@@ -303,10 +303,13 @@ def test_gates(gate, threshold, exit_code):
     assert result.exit_code == exit_code, result.output
     verdict = json.loads(result.stdout)["gate"]
     assert verdict["passed"] is (exit_code == 0)
-    assert verdict[gate.removeprefix("--").replace("-", "_")] == float(threshold)
+    [check] = verdict["checks"]
+    assert (check["option"], float(check["limit"]), check["value"], check["group"]) == (
+        gate, float(threshold), MSE_MEAN, None)
     if exit_code:
         direction = "above" if gate == "--fail-above" else "below"
-        assert result.stderr == f"losscli: gate failed: mse = 2304.19 is {direction} {gate} {threshold}\n"
+        assert verdict["failed"] == [f"mse = 2304.1875 is {direction} {gate} {threshold}"]
+        assert result.stderr == f"losscli: gate failed: mse = 2304.1875 is {direction} {gate} {threshold}\n"
     else:
         assert result.stderr == ""
 
@@ -319,7 +322,7 @@ def test_failed_gate_with_quiet_prints_nothing_and_exits_1():
 @pytest.mark.parametrize("gate", ["--fail-above", "--fail-below"])
 def test_gates_need_a_single_value(gate):
     result = run("compute", "mse", PRED, TARGET, "--reduction", "none", gate, "1")
-    assert_bad_input(result, "--fail-above, --fail-below and --log need a single value", "--reduction mean or sum")
+    assert_bad_input(result, "gates, --baseline and --log need a single value", "--reduction mean or sum")
 
 
 # --- NaN policy ------------------------------------------------------------------------------
@@ -353,10 +356,15 @@ def test_nan_policy_omit_equals_computing_without_the_row(tmp_path, pred_with_na
     np.testing.assert_allclose(np.load(gradient), [1 / 3, np.nan, 1 / 3, -64.0])  # 2(ŷ - y)/3
 
 
-def test_nan_policy_propagate_gives_nan(pred_with_nan):
-    data = compute_json("mse", pred_with_nan, TARGET, "--nan-policy", "propagate")
-    assert data["value"] == "nan"  # NaN is spelled as a string in JSON
-    assert data["rows_omitted"] == 0
+def test_nan_policy_propagate_gives_nan_and_exit_1(pred_with_nan):
+    result = run("compute", "mse", pred_with_nan, TARGET, "--nan-policy", "propagate", "--format", "json")
+    assert result.exit_code == 1
+    assert result.stderr == "losscli: gate failed: mse = nan is not finite (--allow-nonfinite accepts it)\n"
+    data = json.loads(result.stdout)  # strict JSON: null, and a field saying why
+    assert (data["value"], data["value_nonfinite"], data["rows_omitted"]) == (None, "nan", 0)
+    assert data["gate"]["failed"] == ["mse = nan is not finite (--allow-nonfinite accepts it)"]
+    allowed = run("compute", "mse", pred_with_nan, TARGET, "--nan-policy", "propagate", "--allow-nonfinite")
+    assert allowed.exit_code == 0, allowed.output
 
 
 # --- quiet, columns, header, target format, stdin, top ---------------------------------------
@@ -740,7 +748,7 @@ def shell(command: str) -> subprocess.CompletedProcess:
 def test_program_reads_stdin_through_a_pipe():
     completed = shell(f"cat {PRED} | losscli compute mse - {TARGET} --reduction none --format csv")
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout == "row,loss\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
+    assert completed.stdout == "row,mse\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
     assert completed.stderr == ""
 
 

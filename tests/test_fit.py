@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -197,3 +198,22 @@ def test_focal_table():
     assert rows["focal", 5.0]["ratio@0.99"] == pytest.approx(1e-10, rel=1e-6)
     # With γ = 2 an easy example (0.9) weighs 0.25/0.01 = 25× less than a hard one (0.5) on top of BCE's 6.58×.
     assert rows["focal", 2.0]["hard/easy"] == pytest.approx(25 * bce["hard/easy"], rel=1e-9)
+
+
+def test_fit_names_its_features_and_leaves_out_id_like_columns(tmp_path):
+    """y = 2·x0 + 1 exactly; an 'id' column (by name) and 'step' (consecutive integers) would be
+    features if fit used every column silently; text columns are skipped; all said on stderr."""
+    from support import run
+
+    path = tmp_path / "data.csv"
+    rows = [(i + 1, 10 + i, x0, 2 * x0 + 1, f"n{i}") for i, x0 in enumerate([0.5, -1.0, 2.0, 0.25, 3.0])]
+    path.write_text("id,step,x0,y,name\n" + "".join(",".join(map(str, row)) + "\n" for row in rows))
+    result = run("fit", path, "--target", "y", "--loss", "mse", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("fit: features x0; target y; dropped name (text); dropped id (an id by its name); "
+                             "dropped step (an id by its values (consecutive integers)); "
+                             "name a column in --features to use it\n")
+    [fitted] = json.loads(result.stdout)
+    assert fitted["weights"] == pytest.approx({"x0": 2.0}) and fitted["intercept"] == pytest.approx(1.0)
+    explicit = run("fit", path, "--target", "y", "--loss", "mse", "--features", "x0,step", "--format", "json")
+    assert list(json.loads(explicit.stdout)[0]["weights"]) == ["x0", "step"]

@@ -126,8 +126,10 @@ def test_a_failed_gate_is_logged_with_its_verdict(tmp_path):
     assert result.exit_code == 1
     record = read_history(str(log))[0]
     assert record["value"] == MAE
-    assert record["gate"] == {"fail_above": 20.0, "fail_below": None, "passed": False,
-                              "reason": "is above --fail-above 20"}
+    assert record["gate"]["passed"] is False
+    assert record["gate"]["failed"] == ["mae = 24.375 is above --fail-above 20"]
+    assert [(check["option"], check["limit"], check["value"]) for check in record["gate"]["checks"]] == [
+        ("--fail-above", "20", MAE)]
 
 
 def test_groups_are_logged_as_printed(tmp_path):
@@ -195,13 +197,16 @@ def test_concurrent_appends_never_interleave(tmp_path):
     assert len(records) == 200 and all(len(record["groups"]) == 200 for record in records)
 
 
-def test_nan_values_round_trip_as_strings(tmp_path):
+def test_nan_values_round_trip_as_strict_json(tmp_path):
     log = tmp_path / "runs.jsonl"
     report = {"loss": "mse", "value": math.nan, "reduction": "mean", "n": 4, "weight_total": 4.0, "params": {},
               "rows_omitted": 0, "inputs": {"pred": "-"}, "gate": None}
     append_log(str(log), report)
-    assert '"value": "nan"' in log.read_text()
+    assert '"value": null, "value_nonfinite": "nan"' in log.read_text()
     assert math.isnan(read_history(str(log))[0]["value"])
+    # a log written before strict JSON spelled it as a string: still read
+    log.write_text(log.read_text().replace('null, "value_nonfinite": "nan"', '"inf"'))
+    assert read_history(str(log))[0]["value"] == math.inf
 
 
 # --- losscli history -------------------------------------------------------------------------
@@ -285,7 +290,7 @@ def test_history_loss_filter_keeps_changes_per_loss(huber_log):
     assert data["runs"][3]["gate"]["passed"] is True
 
     mae_only = run("history", log, "--loss", "l1", "--format", "csv", "--no-time")  # an alias of mae
-    assert mae_only.stdout == "run,loss,params,value,change,gate\n4,mae,,24.375,,passed (<= 30)\n"
+    assert mae_only.stdout == "run,loss,params,value,change,gate\n4,mae,,24.375,,passed (--fail-above 30)\n"
     table = run("history", log, "--loss", "huber", "--no-time").stdout
     assert "│ 5   │ huber │ delta=1 │ 23.96875 │ -70.125 │" in table and " mae " not in table
 
