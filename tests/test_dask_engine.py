@@ -445,9 +445,9 @@ def test_nan_policy_propagate_equals_the_local_engine_and_the_whole_file(cluster
         pq.write_table(pa.table({"pred": pred[rows]}), tmp_path / "pred" / f"part-{shard}.parquet")
         pq.write_table(pa.table({"target": np.zeros(10)}), tmp_path / "target" / f"part-{shard}.parquet")
     pq.write_table(pa.table({"pred": pred, "target": np.zeros(40)}), tmp_path / "whole.parquet")
-    args = ["mse", tmp_path / "pred", tmp_path / "target", "--nan-policy", "propagate"]
+    args = ["mse", tmp_path / "pred", tmp_path / "target", "--nan-policy", "propagate", "--allow-nonfinite"]
     dask, local = on_dask(cluster, *args), report(*args)
     whole = report("mse", tmp_path / "whole.parquet", "--col", "pred=pred", "--col", "target=target",
-                   "--nan-policy", "propagate")
+                   "--nan-policy", "propagate", "--allow-nonfinite")
     assert dask["gradient"] == local["gradient"] == whole["gradient"]
     assert whole["gradient"]["max_abs_row"] == 18  # the first NaN, 1-based; np.argmax finds it first
