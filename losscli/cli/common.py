@@ -125,12 +125,17 @@ EngineOption = Annotated[Engine, typer.Option(
 SchedulerOption = Annotated[str | None, typer.Option(
     metavar="ADDRESS", help="With --engine dask: an existing scheduler, e.g. tcp://10.0.0.5:8786.")]
 WorkersOption = Annotated[int, typer.Option(min=1, help="With --engine dask and no --scheduler: local workers.")]
+TimeoutOption = Annotated[float | None, typer.Option(
+    "--timeout", min=0.001, metavar="SECONDS",
+    help="With --scheduler: seconds to connect and hear the scheduler answer (default 30).")]
 
 
-def check_engine(engine: Engine, scheduler: str | None, workers: int) -> None:
-    """--scheduler and --workers only mean something with --engine dask."""
+def check_engine(engine: Engine, scheduler: str | None, workers: int, timeout: float | None = None) -> None:
+    """--scheduler, --workers and --timeout only mean something with --engine dask."""
     if engine is Engine.local and (scheduler is not None or workers != DEFAULT_WORKERS):
         raise LossCliError("--scheduler and --workers go with --engine dask")
+    if timeout is not None and scheduler is None:
+        raise LossCliError("--timeout goes with --engine dask --scheduler ADDRESS")
 
 
 def fail(message: str) -> typer.Exit:
