@@ -185,7 +185,8 @@ def test_huber_with_a_huge_delta_is_checked_at_its_scale():
 
 
 def test_a_step_that_does_not_move_the_input_is_an_error():
-    with pytest.raises(checker.GradcheckError, match=r"--eps 1e-300 is too small for pred: x \+ h rounds to x"):
+    message = r"--eps 1e-300 is too small for pred: x \+ h rounds to x at pred\[0\] = "
+    with pytest.raises(checker.GradcheckError, match=message):
         losscli.gradcheck("mse", eps=1e-300)
 
 

@@ -65,7 +65,8 @@ def displaced(point: np.ndarray, step: np.ndarray, name: str, eps: float) -> tup
     moved = np.stack([point + offset * step for offset in OFFSETS])
     realized = moved - point
     if np.any(realized[1] == 0) or np.any(realized[2] == 0):
-        index = np.unravel_index(int(np.argmax((realized[2] == 0) | (realized[1] == 0))), point.shape)
+        index = tuple(int(i) for i in np.unravel_index(int(np.argmax((realized[2] == 0) | (realized[1] == 0))),
+                                                       point.shape))
         raise GradcheckError(f"--eps {eps:g} is too small for {name}: x + h rounds to x at {name}{list(index)} "
                              f"= {point[index]:g} (the step must move the input; try --eps 1e-6)")
     return moved, realized

@@ -29,7 +29,7 @@ Losses = Callable[[Arrays], np.ndarray]  # per-sample losses ([N, ...]) or a 0-d
 
 
 def _where(name: str, shape) -> Callable[[int], str]:
-    return lambda position: f"{name}{list(np.unravel_index(position, shape))}"
+    return lambda position: f"{name}{[int(i) for i in np.unravel_index(position, shape)]}"
 
 
 def totals(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
