@@ -23,13 +23,16 @@ from ..stream import StreamReducer, reduce_batches
 from .common import (
     DEFAULT_WORKERS,
     EXIT_CHECK_FAILED,
+    ColumnsOption,
     Engine,
     EngineOption,
+    NoHeaderOption,
     ParamOption,
     QuietOption,
     SchedulerOption,
-    TargetFormat,
+    TargetFormatOption,
     TimeoutOption,
+    WeightsOption,
     WorkersOption,
     check_engine,
     complete_loss,
@@ -72,17 +75,14 @@ def compute(
         help="Input files in the loss's input order (.csv, .parquet, .npy; - reads CSV from stdin).")],
     param: ParamOption = None,
     reduction: Annotated[Reduction, typer.Option(help="mean, sum, or none (one value per sample).")] = Reduction.mean,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
-    col: Annotated[list[str] | None, typer.Option(
-        "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
+    weights: WeightsOption = None,
+    col: ColumnsOption = None,
     ids: Annotated[list[str] | None, typer.Option(
         "--id", metavar="[FILE:]COLUMN",
         help="An id column carried into top rows and --per-sample/--gradient files (repeatable; text allowed).")
     ] = None,
-    no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
-    target_format: Annotated[TargetFormat | None, typer.Option(
-        help="Class targets as one column of ids (index) or one column per class (onehot).")] = None,
+    no_header: NoHeaderOption = False,
+    target_format: TargetFormatOption = None,
     output_format: Annotated[ComputeFormat, typer.Option(
         "--format", "-f", help="Output format; value prints the value alone, one per loss.")] = ComputeFormat.table,
     per_sample: Annotated[str | None, typer.Option(
