@@ -17,6 +17,7 @@ from ..usercode.against import DEFAULT_VALUE_TOL
 from ..usercode.loading import is_user_code
 from .common import (
     EXIT_CHECK_FAILED,
+    ColumnsOption,
     FormatOption,
     OutputFormat,
     ParamOption,
@@ -65,9 +66,7 @@ def gradcheck(
         "--inputs", metavar="FILE", help="Check at your data instead of random draws: one file per input, "
                                          "repeated in the loss's input order (.csv, .parquet, .npy), or one file "
                                          "with --col for each input.")] = None,
-    col: Annotated[list[str] | None, typer.Option(
-        "--col", metavar="INPUT=COLUMNS", help="With --inputs: the columns of an input (a name, a,b,c or prefix*), "
-                                               "repeatable.")] = None,
+    col: ColumnsOption = None,
     like: Annotated[str | None, typer.Option(
         metavar="LOSS", help="Your code: draw inputs (shapes, domain) with this registered loss's generator.")] = None,
     against: Annotated[str | None, typer.Option(
