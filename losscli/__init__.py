@@ -5,6 +5,8 @@ Python API::
     import losscli
     result = losscli.compute("huber", pred, target, params={"delta": 2.0})
     result.value, result.gradients["pred"]
+    check = losscli.gradcheck("huber")               # or "my_losses.py:SoftmaxCE", or the object
+    check.passed, check.inputs[0].worst              # see losscli.checking
 
 The names below load on first use, so that ``losscli --version`` and ``--help`` start without
 importing NumPy.
@@ -16,7 +18,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "LOSSES": "registry", "get_loss": "registry", "names": "registry",
-    "compute": "engine", "LossResult": "engine",
+    "compute": "engine", "LossResult": "engine", "gradcheck": "checking", "GradcheckResult": "checker",
+    "GradcheckError": "checker",
     "InputError": "errors", "LossCliError": "errors", "ParameterError": "errors", "UnknownLossError": "errors",
     "Aggregate": "reduction", "LossSpec": "spec",
 }

@@ -118,6 +118,8 @@ def route_params(specs: Sequence[LossSpec], params: Mapping[str, Any] | None) ->
         if dot and param not in {item.name for item in target.params}:
             valid = ", ".join(item.name for item in target.params) or "none"
             raise ParameterError(f"unknown parameter {param!r} for {target.name} (valid: {valid})")
+        if param in routed[target.name]:  # huber.delta and delta, say
+            raise ParameterError(f"-p {target.name}.{param} is given twice: give it once")
         routed[target.name][param] = value
     return routed
 

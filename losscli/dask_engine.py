@@ -30,6 +30,7 @@ from .shards import on_local_disk, shard_row_bound, with_urls
 from .stream import StreamPartial, StreamReducer, reduce_batches
 
 INSTALL_HINT = "--engine dask needs Dask: pip install 'losscli[dask]'"
+DEFAULT_TIMEOUT = 30.0  # seconds to connect to a scheduler and hear its handshake
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,16 @@ class ShardFailure:
 
 
 def reduce_on_dask(plan: InputPlan, make_reducers: Callable[[int | None], list[StreamReducer]], *,
-                   scheduler: str | None = None, workers: int = 2, bound_rows: bool = False) -> list[StreamReducer]:
+                   scheduler: str | None = None, workers: int = 2, bound_rows: bool = False,
+                   timeout: float | None = None) -> list[StreamReducer]:
     """The reducers ``make_reducers(row bound)`` made here, fed with every shard of ``plan``
     reduced on a Dask cluster: the one at ``scheduler`` (an address such as
-    tcp://10.0.0.5:8786), else a local cluster of ``workers`` single-threaded processes, closed
-    afterwards. ``bound_rows``: first bound the rows of all shards (None when unknown)."""
+    tcp://10.0.0.5:8786; ``timeout`` seconds to connect and hear it answer, default 30), else a
+    local cluster of ``workers`` single-threaded processes, closed afterwards. ``bound_rows``:
+    first bound the rows of all shards (None when unknown)."""
     distributed = _import_distributed()
     shards = plan.shards()
-    with _client(distributed, scheduler, workers) as client:
+    with _client(distributed, scheduler, workers, DEFAULT_TIMEOUT if timeout is None else timeout) as client:
         bound = None
         if bound_rows:
             bounds = client.gather([client.submit(shard_row_bound, shard, pure=False) for shard in shards])
@@ -89,14 +92,14 @@ def reduce_on_dask(plan: InputPlan, make_reducers: Callable[[int | None], list[S
 
 
 def compare_on_dask(specs, params: Sequence[dict[str, Any]], plan: InputPlan, *, top: float, shown: int,
-                    scheduler: str | None = None, workers: int = 2):
+                    scheduler: str | None = None, workers: int = 2, timeout: float | None = None):
     """`losscli compare` over sharded inputs on a Dask cluster: equal to a local compare."""
     from .compare import LossComparison, comparison_reducers
 
     InfluenceRequest.for_rows(top, 1, shown)  # a bad --top fails before the cluster starts
     reducers = reduce_on_dask(
         plan, lambda bound: comparison_reducers(specs, params, InfluenceRequest.for_rows(top, bound, shown)),
-        scheduler=scheduler, workers=workers, bound_rows=True)
+        scheduler=scheduler, workers=workers, bound_rows=True, timeout=timeout)
     return [LossComparison(reducer.result()) for reducer in reducers]
 
 
@@ -140,11 +143,12 @@ def _import_distributed():
 
 
 @contextlib.contextmanager
-def _client(distributed, scheduler: str | None, workers: int):
+def _client(distributed, scheduler: str | None, workers: int, timeout: float):
     """A client of the cluster at ``scheduler``, or of a local cluster started (and closed) here."""
     if scheduler is not None:
+        _check_scheduler(distributed, scheduler, timeout)
         try:
-            client = distributed.Client(scheduler)
+            client = distributed.Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError, ValueError) as error:  # refused or timed out; a malformed address
             raise LossCliError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
         with client:
@@ -154,3 +158,29 @@ def _client(distributed, scheduler: str | None, workers: int):
                                   dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         yield client
+
+
+def _check_scheduler(distributed, address: str, timeout: float) -> None:
+    """Connect to ``address`` and complete Dask's handshake within ``timeout`` seconds, or raise
+    a one-line LossCliError. distributed waits for the handshake without a deadline, so a
+    server that accepts and never answers would hang the client; one that sends something else
+    than Dask's protocol fails in many ways."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def handshake():
+        comm = await asyncio.wait_for(distributed.comm.connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    # a thread of its own: the caller may already run an event loop (a notebook)
+    with ThreadPoolExecutor(1, thread_name_prefix="losscli-dask-check") as pool:
+        try:
+            pool.submit(asyncio.run, handshake()).result()
+        except (asyncio.TimeoutError, TimeoutError):
+            raise LossCliError(f"the Dask scheduler at {address} did not answer within {timeout:g} s "
+                               "(--timeout SECONDS to wait longer)") from None
+        except (OSError, ValueError) as error:  # refused, unreachable, a malformed address
+            raise LossCliError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - whatever garbage a non-Dask server makes the parser raise
+            raise LossCliError(f"{address} does not answer as a Dask scheduler "
+                               f"({type(error).__name__}: {error})") from None

@@ -13,10 +13,11 @@ import numpy as np
 
 from .engine import LossResult, reduced_value
 from .errors import InputError
-from .reduction import Aggregate, divisor_terms
+from .reduction import Aggregate, ScaledSum, divisor_terms
 from .spec import LossSpec
 
 MISSING_LABEL = "(missing)"
+OVERALL_LABEL = "(all)"  # the row of every sample, after the groups
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,14 @@ class GroupValue:
 
 
 def label_text(label) -> str:
-    """A group label for display: integral floats lose their '.0', missing cells are '(missing)'."""
+    """A group label for display: integral floats lose their '.0', missing cells are '(missing)',
+    and a label that reads "(missing)" or "(all)" is quoted, so it is never taken for those rows."""
     if label is None or (isinstance(label, float) and np.isnan(label)):
         return MISSING_LABEL
     if isinstance(label, float) and label.is_integer():
         return str(int(label))
-    return str(label)
+    text = str(label)
+    return f"'{text}'" if text in (MISSING_LABEL, OVERALL_LABEL) else text
 
 
 def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
@@ -63,10 +66,22 @@ def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
     counts = np.bincount(coded.codes, minlength=slots) * (per_sample.size // max(rows, 1))
     aggregates: dict[str, Aggregate] = {}
     for code in np.flatnonzero(counts):  # codes in order of first appearance
-        aggregate = Aggregate(float(sums[code]), float(totals[code]), int(counts[code]))
+        aggregate = _group_aggregate(code, sums, totals, counts, coded.codes, per_sample, sample_weights,
+                                     denominators, divisor)
         label = label_text(coded.values[code])
         aggregates[label] = aggregates[label].merge(aggregate) if label in aggregates else aggregate
     return aggregates
+
+
+def _group_aggregate(index, sums, totals, counts, codes, per_sample, sample_weights, denominators,
+                     divisor) -> Aggregate:
+    """Group ``index``'s aggregate from the bincount sums; recomputed from its rows (sums that
+    cannot overflow) when a sum passed the largest double."""
+    if np.isfinite(sums[index]) and np.isfinite(totals[index]):
+        return Aggregate(ScaledSum(float(sums[index])), ScaledSum(float(totals[index])), int(counts[index]))
+    rows = np.flatnonzero(codes == index)
+    return Aggregate.of(per_sample[rows], None if sample_weights is None else sample_weights[rows],
+                        None if denominators is None else denominators[rows], divisor)
 
 
 def merge_groups(first: dict[str, Aggregate], second: dict[str, Aggregate]) -> dict[str, Aggregate]:

@@ -7,6 +7,7 @@ an outlier sits in a later shard so that global row numbers are checked, not sha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -374,3 +375,79 @@ def test_compare_bounds_rows_of_every_format(data, tmp_path):
     # blank lines and a last line without a newline: an upper bound, never below the rows
     (tmp_path / "gaps.csv").write_text("pred\n1\n\n2\n3")
     assert bound(tmp_path / "gaps.csv") == 4
+
+
+# --- a scheduler that never answers, or answers garbage ----------------------------------------
+
+@pytest.fixture
+def fake_scheduler():
+    """Start a TCP server on the loopback that accepts connections and then either says nothing
+    or sends an HTTP reply; yields a function mode -> its tcp:// address."""
+    import socket
+    import threading
+
+    servers, accepted = [], []
+
+    def start(mode: str) -> str:
+        server = socket.create_server(("127.0.0.1", 0))
+        servers.append(server)
+
+        def serve():
+            with contextlib.suppress(OSError):  # closed at the end of the test
+                while True:
+                    connection, _ = server.accept()
+                    accepted.append(connection)
+                    if mode == "garbage":
+                        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    yield start
+    for item in servers + accepted:
+        item.close()
+
+
+@pytest.mark.parametrize("command", ["compute", "compare"])
+def test_a_scheduler_that_accepts_and_never_answers_times_out(data, fake_scheduler, command):
+    # Before: distributed waits for the handshake without a deadline; the run hung forever.
+    address = fake_scheduler("silent")
+    losses = ["mse"] if command == "compute" else ["mse", "mae"]
+    result = run(command, *losses, data / "pred", data / "target", "--col", "pred=yhat", "--engine", "dask",
+                 "--scheduler", address, "--timeout", "0.5")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"Error: the Dask scheduler at {address} did not answer within 0.5 s " \
+                            "(--timeout SECONDS to wait longer)\n"
+
+
+def test_a_server_that_sends_garbage_is_one_line(data, fake_scheduler):
+    address = fake_scheduler("garbage")
+    result = run("compute", "mse", data / "pred", data / "target", "--col", "pred=yhat", "--engine", "dask",
+                 "--scheduler", address, "--timeout", "5")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"Error: {address} does not answer as a Dask scheduler (")
+
+
+def test_timeout_goes_with_a_scheduler(data):
+    result = run("compute", "mse", data / "pred", data / "target", "--col", "pred=yhat", "--timeout", "3")
+    assert (result.exit_code, result.stderr) == (2, "Error: --timeout goes with --engine dask --scheduler ADDRESS\n")
+
+
+def test_nan_policy_propagate_equals_the_local_engine_and_the_whole_file(cluster, tmp_path):
+    # non-finite values in three shards: the NaN of the last shard outranks the earlier inf
+    pred = np.random.default_rng(5).normal(size=40)
+    pred[[5, 17, 30, 31]] = [np.inf, np.nan, -np.inf, np.nan]
+    for name in ("pred", "target"):
+        (tmp_path / name).mkdir()
+    for shard in range(4):
+        rows = slice(10 * shard, 10 * shard + 10)
+        pq.write_table(pa.table({"pred": pred[rows]}), tmp_path / "pred" / f"part-{shard}.parquet")
+        pq.write_table(pa.table({"target": np.zeros(10)}), tmp_path / "target" / f"part-{shard}.parquet")
+    pq.write_table(pa.table({"pred": pred, "target": np.zeros(40)}), tmp_path / "whole.parquet")
+    args = ["mse", tmp_path / "pred", tmp_path / "target", "--nan-policy", "propagate", "--allow-nonfinite"]
+    dask, local = on_dask(cluster, *args), report(*args)
+    whole = report("mse", tmp_path / "whole.parquet", "--col", "pred=pred", "--col", "target=target",
+                   "--nan-policy", "propagate", "--allow-nonfinite")
+    assert dask["gradient"] == local["gradient"] == whole["gradient"]
+    assert whole["gradient"]["max_abs_row"] == 18  # the first NaN, 1-based; np.argmax finds it first

@@ -154,12 +154,13 @@ def test_a_directory_input_sums_its_shards(tmp_path):
     assert (entry["path"], entry["bytes"], entry["files"]) == (str(shards), 24, 2)
 
 
-@pytest.mark.parametrize("where", ["missing-dir/runs.jsonl", "."])
-def test_an_unwritable_log_path_is_bad_input(tmp_path, where):
+@pytest.mark.parametrize(("where", "why"), [("missing-dir/runs.jsonl", "cannot write: directory"),
+                                            (".", "is a directory")])
+def test_an_unwritable_log_path_is_bad_input_before_any_output(tmp_path, where, why):
     log = tmp_path / where
-    result = run("compute", "mae", PRED, TARGET, "--log", log)
-    assert_bad_input(result, "cannot write the log", str(log))
-    assert not (tmp_path / "missing-dir").exists()
+    result = run("compute", "mae", PRED, TARGET, "--log", log, "--per-sample", tmp_path / "loss.csv")
+    assert_bad_input(result, str(log), why)
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_per_sample_values_are_not_logged(tmp_path):
@@ -326,6 +327,38 @@ def test_a_record_without_loss_or_value_is_malformed(tmp_path, line, fragment):
     log = tmp_path / "runs.jsonl"
     log.write_text('{"loss": "mse", "value": 1.0}\n' + line + "\n")
     assert_bad_input(run("history", log), f"{log}:2", fragment)
+
+
+DIGITS_300, DIGITS_400 = "9" * 300, "9" * 400  # 1e300 is a double; 1e400 is beyond the largest, 1.8e308
+
+
+@pytest.mark.parametrize("output_format", ["table", "csv", "markdown", "json"])
+@pytest.mark.parametrize(("field", "fragment"), [
+    ('"params": [1]', 'expected an object of parameter values as "params", got [1]'),
+    ('"gate": 7', 'expected an object with "passed" true or false and numeric bounds as "gate", got 7'),
+    ('"gate": {"passed": 1}', '"gate", got {"passed": 1}'),
+    (f'"gate": {{"passed": true, "fail_above": {DIGITS_400}}}', '"gate", got {"passed": true'),
+    ('"time": 5', 'expected an ISO 8601 time text as "time", got 5'),
+    (f'"value": {DIGITS_400}', 'expected "value" within the range of a double, got 999'),
+    (f'"value": {"9" * 5000}', "invalid JSON (a number of more than 4300 digits)"),
+])
+def test_malformed_fields_are_one_line_in_every_format(tmp_path, field, fragment, output_format):
+    # Before: AttributeError or OverflowError tracebacks from the table and CSV renderers.
+    log = tmp_path / "runs.jsonl"
+    record = '{"loss": "mse", "value": 1.0, ' + field + "}" if '"value"' not in field else \
+        '{"loss": "mse", ' + field + "}"
+    log.write_text('{"loss": "mse", "value": 1.0}\n' + record + "\n")
+    assert_bad_input(run("history", log, "--format", output_format), f"{log}:2", fragment)
+
+
+def test_long_but_representable_numbers_are_shown(tmp_path):
+    log = tmp_path / "runs.jsonl"
+    log.write_text(f'{{"loss": "mse", "value": {DIGITS_300}, "params": {{"delta": {DIGITS_400}}}}}\n')
+    for output_format in ("table", "csv", "markdown", "json"):
+        result = run("history", log, "--format", output_format, "--no-time")
+        assert result.exit_code == 0, result.output
+    data = json.loads(run("history", log, "--format", "json").stdout)
+    assert data["runs"][0]["value"] == float(DIGITS_300)
 
 
 def test_a_missing_log_is_bad_input(tmp_path):

@@ -22,7 +22,6 @@ from losscli.io import (
     Table,
     arrow,
     as_input_array,
-    check_output_path,
     describe_location,
     read_table,
     readers,
@@ -645,35 +644,6 @@ def test_written_file_gets_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(tmp_path / "out.csv").st_mode & 0o777 == 0o666 & ~umask
-
-
-# --- output path checks ----------------------------------------------------------------------
-
-def test_output_equal_to_an_input_is_refused(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_bytes(tmp_path, "preds.csv", "a\n1\n")
-    with pytest.raises(FileError) as excinfo:
-        check_output_path("./sub/../preds.csv", ["targets.csv", "preds.csv"])
-    assert message_of(excinfo) == ("./sub/../preds.csv: refusing to overwrite the input file preds.csv "
-                                   "(write the output to another path)")
-    # the same path refused even before the input exists (a typo'd input is caught by the reader)
-    with pytest.raises(FileError):
-        check_output_path("new.csv", ["new.csv"])
-
-
-def test_output_that_is_the_same_inode_is_refused(tmp_path):
-    source = write_bytes(tmp_path, "preds.csv", "a\n1\n")
-    os.link(source, tmp_path / "hard.csv")
-    os.symlink(source, tmp_path / "soft.csv")
-    for alias in ("hard.csv", "soft.csv"):
-        with pytest.raises(FileError, match="refusing to overwrite the input file"):
-            check_output_path(str(tmp_path / alias), [source])
-
-
-def test_distinct_output_stdin_input_and_missing_output_are_fine(tmp_path):
-    source = write_bytes(tmp_path, "preds.csv", "a\n1\n")
-    check_output_path(str(tmp_path / "grad.csv"), [source, "-"])
-    check_output_path("-", [source])
 
 
 # --- start-up stays light --------------------------------------------------------------------

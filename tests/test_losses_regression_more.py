@@ -19,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 from test_gradients import check_all_inputs
 
 from losscli import InputError, ParameterError, compute, get_loss
-from losscli.gradcheck import gradcheck
+from losscli.checking import gradcheck
 from losscli.spec import Domain
 
 LN2, LN3 = math.log(2.0), math.log(3.0)

@@ -101,4 +101,22 @@ def root(
 
 
 def main() -> None:
-    app(prog_name="losscli")  # also under python -m losscli: usage lines and shell completion
+    """Run the app as a well-behaved Unix program.
+
+    SIGTERM and SIGHUP unwind the run like an error (no scratch file is left, no output half
+    written), then end the process by that same signal; a closed stdout (``| head -1``) ends it
+    quietly by SIGPIPE, as the shell expects (exit 141, never 1: 1 means a check failed).
+    """
+    import signal
+
+    from .stopping import Stopped, closed_pipe, die_by, stop_on_signals
+
+    stop_on_signals()
+    try:
+        app(prog_name="losscli")  # also under python -m losscli: usage lines and shell completion
+    except Stopped as stop:
+        die_by(stop.signal_number)
+    except SystemExit as exit_:
+        if closed_pipe(exit_):
+            die_by(signal.SIGPIPE)
+        raise

@@ -111,6 +111,13 @@ ParamOption = Annotated[
     typer.Option("--param", "-p", metavar="KEY=VALUE", help="Loss parameter, repeatable (e.g. -p delta=2).",
                  autocompletion=complete_param),
 ]
+WeightsOption = Annotated[str | None, typer.Option(
+    "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")]
+ColumnsOption = Annotated[list[str] | None, typer.Option(
+    "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")]
+NoHeaderOption = Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")]
+TargetFormatOption = Annotated[TargetFormat | None, typer.Option(
+    help="Class targets as one column of ids (index) or one column per class (onehot).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code speaks.")]
 
 
@@ -125,12 +132,17 @@ EngineOption = Annotated[Engine, typer.Option(
 SchedulerOption = Annotated[str | None, typer.Option(
     metavar="ADDRESS", help="With --engine dask: an existing scheduler, e.g. tcp://10.0.0.5:8786.")]
 WorkersOption = Annotated[int, typer.Option(min=1, help="With --engine dask and no --scheduler: local workers.")]
+TimeoutOption = Annotated[float | None, typer.Option(
+    "--timeout", min=0.001, metavar="SECONDS",
+    help="With --scheduler: seconds to connect and hear the scheduler answer (default 30).")]
 
 
-def check_engine(engine: Engine, scheduler: str | None, workers: int) -> None:
-    """--scheduler and --workers only mean something with --engine dask."""
+def check_engine(engine: Engine, scheduler: str | None, workers: int, timeout: float | None = None) -> None:
+    """--scheduler, --workers and --timeout only mean something with --engine dask."""
     if engine is Engine.local and (scheduler is not None or workers != DEFAULT_WORKERS):
         raise LossCliError("--scheduler and --workers go with --engine dask")
+    if timeout is not None and scheduler is None:
+        raise LossCliError("--timeout goes with --engine dask --scheduler ADDRESS")
 
 
 def fail(message: str) -> typer.Exit:

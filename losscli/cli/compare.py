@@ -18,12 +18,16 @@ from ..render.compare import print_comparison
 from ..spec import LossSpec
 from .common import (
     DEFAULT_WORKERS,
+    ColumnsOption,
     Engine,
     EngineOption,
     FormatOption,
+    NoHeaderOption,
     OutputFormat,
     ParamOption,
     SchedulerOption,
+    TimeoutOption,
+    WeightsOption,
     WorkersOption,
     check_engine,
     error_boundary,
@@ -63,11 +67,9 @@ def compare(
         "--top", help="Fraction of rows whose share of loss and gradient is reported (at least one row).")
     ] = DEFAULT_TOP,
     param: ParamOption = None,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
-    col: Annotated[list[str] | None, typer.Option(
-        "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
-    no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
+    weights: WeightsOption = None,
+    col: ColumnsOption = None,
+    no_header: NoHeaderOption = False,
     group_by: Annotated[str | None, typer.Option(
         "--group-by", metavar="[FILE:]COLUMN",
         help="Also the value of every loss per slice: a column of the first input's file, or FILE:COLUMN.")] = None,
@@ -75,6 +77,7 @@ def compare(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    timeout: TimeoutOption = None,
     convention: ConventionOption = None,
 ) -> None:
     """Compare losses on the same inputs: value, gradient size and outlier influence.
@@ -95,7 +98,7 @@ def compare(
     specs, paths = split_arguments(arguments)
     specs = [apply_convention(spec, convention) for spec in specs]
     params = parse_params(param)
-    check_engine(engine, scheduler, workers)
+    check_engine(engine, scheduler, workers, timeout)
     if not paths:
         if weights is not None or col or group_by:
             raise LossCliError("--weights, --col and --group-by need input files")
@@ -108,7 +111,7 @@ def compare(
         plan = InputPlan.build(specs[0], paths, columns=col, weights=weights, group_by=group_by,
                                header=not no_header)
         if engine is Engine.dask:
-            comparisons = _compare_on_dask(specs, plan, params, top, scheduler, workers)
+            comparisons = _compare_on_dask(specs, plan, params, top, scheduler, workers, timeout)
         else:
             comparisons = compare_losses(specs, plan, params=params, top=top)
         title = None
@@ -116,11 +119,11 @@ def compare(
     print_comparison(stdout, comparisons, output_format.value, title, groups)
 
 
-def _compare_on_dask(specs, plan, params, top, scheduler, workers):
+def _compare_on_dask(specs, plan, params, top, scheduler, workers, timeout):
     """Every loss reduced over the shards on a Dask cluster."""
     from ..dask_engine import compare_on_dask
 
     routed = route_params(specs, params)
     resolved = [spec.resolve_params(routed[spec.name]) for spec in specs]
     return compare_on_dask(specs, resolved, plan, top=top, shown=DEFAULT_SHOWN_ROWS, scheduler=scheduler,
-                           workers=workers)
+                           workers=workers, timeout=timeout)

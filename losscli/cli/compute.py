@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from enum import Enum
 from typing import Annotated
 
@@ -17,18 +15,24 @@ from ..engine import check_reduction
 from ..errors import LossCliError
 from ..gates import CHANGES, Limit, check_names, check_run, read_baseline
 from ..inputs import InputPlan
+from ..outputs import OutputSet
+from ..render.common import snake_case
 from ..render.compute import print_reports, report
 from ..render.crosscheck import print_explanation
 from ..stream import StreamReducer, reduce_batches
 from .common import (
     DEFAULT_WORKERS,
     EXIT_CHECK_FAILED,
+    ColumnsOption,
     Engine,
     EngineOption,
+    NoHeaderOption,
     ParamOption,
     QuietOption,
     SchedulerOption,
-    TargetFormat,
+    TargetFormatOption,
+    TimeoutOption,
+    WeightsOption,
     WorkersOption,
     check_engine,
     complete_loss,
@@ -71,17 +75,14 @@ def compute(
         help="Input files in the loss's input order (.csv, .parquet, .npy; - reads CSV from stdin).")],
     param: ParamOption = None,
     reduction: Annotated[Reduction, typer.Option(help="mean, sum, or none (one value per sample).")] = Reduction.mean,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
-    col: Annotated[list[str] | None, typer.Option(
-        "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
+    weights: WeightsOption = None,
+    col: ColumnsOption = None,
     ids: Annotated[list[str] | None, typer.Option(
         "--id", metavar="[FILE:]COLUMN",
         help="An id column carried into top rows and --per-sample/--gradient files (repeatable; text allowed).")
     ] = None,
-    no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
-    target_format: Annotated[TargetFormat | None, typer.Option(
-        help="Class targets as one column of ids (index) or one column per class (onehot).")] = None,
+    no_header: NoHeaderOption = False,
+    target_format: TargetFormatOption = None,
     output_format: Annotated[ComputeFormat, typer.Option(
         "--format", "-f", help="Output format; value prints the value alone, one per loss.")] = ComputeFormat.table,
     per_sample: Annotated[str | None, typer.Option(
@@ -112,6 +113,7 @@ def compute(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    timeout: TimeoutOption = None,
     log: Annotated[str | None, typer.Option(
         "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
     label: Annotated[str | None, typer.Option(
@@ -142,27 +144,31 @@ def compute(
     _check_usage(reduction, limits, log, baseline, per_sample, gradient, engine, output_format, len(specs))
     plan = InputPlan.build(specs[0], inputs, columns=col, weights=weights, ids=ids or (), group_by=group_by,
                            header=not no_header, target_format=target_format.value if target_format else None)
-    _check_outputs(plan, per_sample, gradient, param)
-    check_engine(engine, scheduler, workers)
+    outputs = _outputs(plan, per_sample, gradient, log, param)
+    check_engine(engine, scheduler, workers, timeout)
     reducers = [StreamReducer(spec, resolved, reduction.value, nan_policy=nan_policy.value, top=top)
                 for spec, resolved in zip(specs, params, strict=True)]
-    if engine is Engine.dask:
-        from ..dask_engine import reduce_on_dask
+    with outputs:
+        if engine is Engine.dask:
+            from ..dask_engine import reduce_on_dask
 
-        reduce_on_dask(plan, lambda _: reducers, scheduler=scheduler, workers=workers)
-        results, per_sample_values = [reducer.result() for reducer in reducers], [None] * len(reducers)
-    else:
-        results, per_sample_values = _reduce_locally(reducers, plan, per_sample, gradient, quiet)
-    sources = {source.name: source.path for source in plan.sources}
-    reports = [report(result, sources, _gate(result, limits, baseline, allow_nonfinite), values, label)
-               for result, values in zip(results, per_sample_values, strict=True)]
-    explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header, target_format,
-                                 data) for spec, data in zip(specs, reports, strict=True)]
-    if log is not None:
-        from ..history import append_log
+            reduce_on_dask(plan, lambda _: reducers, scheduler=scheduler, workers=workers, timeout=timeout)
+            results, per_sample_values = [reducer.result() for reducer in reducers], [None] * len(reducers)
+            row_ids = {}
+        else:
+            results, per_sample_values, row_ids = _reduce_locally(reducers, plan, outputs, per_sample, gradient,
+                                                                  quiet)
+        sources = {source.name: source.path for source in plan.sources}
+        reports = [report(result, sources, _gate(result, limits, baseline, allow_nonfinite), values, label,
+                          _id_blocks(row_ids)) for result, values in zip(results, per_sample_values, strict=True)]
+        explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header,
+                                     target_format, data) for spec, data in zip(specs, reports, strict=True)]
+        if log is not None:
+            from ..history import encode_record, log_record
 
-        for data in reports:
-            append_log(log, data)
+            for data in reports:
+                outputs.append_line(log, encode_record(log_record(data)))
+        outputs.commit()
     if not quiet:
         print_reports(stdout, reports, output_format.value)
         for explanation in filter(None, explanations):
@@ -208,19 +214,15 @@ def _check_usage(reduction, limits, log, baseline, per_sample, gradient, engine,
         raise LossCliError("gates, --baseline and --log need a single value: use --reduction mean or sum")
     if reduction is Reduction.none and output_format is ComputeFormat.value and losses > 1:
         raise LossCliError("--format value with --reduction none prints one loss's per-sample values: give one loss")
-    if per_sample is not None and gradient is not None and os.path.realpath(per_sample) == os.path.realpath(gradient):
-        raise LossCliError(f"--per-sample and --gradient both write {gradient}: give two different paths")
     if engine is Engine.dask and (per_sample or gradient or reduction is Reduction.none):
         raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, --reduction none")
 
 
-def _check_outputs(plan, per_sample, gradient, param) -> None:
-    from .. import io
-
-    for output in (per_sample, gradient):
-        if output is not None:
-            io.file_format(output)  # an unknown extension fails before any file is written
-            io.check_output_path(output, [*plan.read_paths(), *parameter_files(param)])
+def _outputs(plan, per_sample, gradient, log, param) -> OutputSet:
+    """Every file this run writes: never one it reads (inputs, weights, ids, groups, glob and
+    directory members, the file behind stdin, -p data files), committed together or not at all."""
+    return OutputSet({"--per-sample": per_sample, "--gradient": gradient, "--log": log},
+                     reads=[*plan.files(), *plan.read_paths(), *parameter_files(param)])
 
 
 def _gate(result, limits, baseline_path, allow_nonfinite) -> dict | None:
@@ -240,64 +242,51 @@ def _gate(result, limits, baseline_path, allow_nonfinite) -> dict | None:
     return {"passed": not failed, "failed": failed, "checks": [check.as_dict() for check in checks]}
 
 
-def _reduce_locally(reducers, plan, per_sample, gradient, quiet):
-    """Stream the inputs through every reducer; (results, per-sample values to print or None, per loss)."""
+def _reduce_locally(reducers, plan, outputs, per_sample, gradient, quiet):
+    """Stream the inputs through every reducer, writing the --per-sample and --gradient tables:
+    row (1-based), the --id columns, then a block per loss ({loss} or {loss}_1..k;
+    {loss}_grad_{input column}); .npy files hold the values alone, in row order.
+    (results, per-sample values to print or None, per loss, and their id columns)."""
     kept_values = reducers[0].reduction == "none" and not quiet
-    per_sample_values = [[] for _ in reducers]
-    with contextlib.ExitStack() as stack:
-        writers = _Writers(stack, per_sample, gradient, [reducer.spec.name for reducer in reducers])
+    per_sample_values, kept_ids = [[] for _ in reducers], []
+    names = [reducer.spec.name for reducer in reducers]
+    tables = {role: outputs.table(path) for role, path in (("loss", per_sample), ("grad", gradient)) if path}
+    input_columns, rows = [], [0]
 
-        def on_outputs(batch, outputs):
-            writers.append(outputs, batch.tables[reducers[0].gradient_input].columns)
-            if kept_values:
-                for values, output in zip(per_sample_values, outputs, strict=True):
-                    values.append(output.per_sample)
+    def on_outputs(batch, batch_outputs):
+        input_columns[:] = [snake_case(column) for column in batch.tables[reducers[0].gradient_input].columns]
+        keys = {"row": np.arange(rows[0] + 1, rows[0] + batch.rows + 1), **_id_blocks(batch.ids)}
+        rows[0] += batch.rows
+        by_loss = list(zip(names, batch_outputs, strict=True))
+        blocks = {"loss": {name: output.per_sample for name, output in by_loss},
+                  "grad": {f"{name}_grad": output.gradient for name, output in by_loss}}
+        for role, table in tables.items():
+            table.append(**({} if table.kind == "npy" else keys), **blocks[role])
+        if kept_values:
+            kept_ids.append(batch.ids)
+            for values, output in zip(per_sample_values, batch_outputs, strict=True):
+                values.append(output.per_sample)
 
-        reduce_batches(_with_progress(plan.batches(), quiet), reducers, on_outputs)
-        results = [reducer.result() for reducer in reducers]
-        writers.finish([result.gradient_factor for result in results])
-    return results, [np.concatenate(values) if values else None for values in per_sample_values]
-
-
-class _Writers:
-    """--per-sample and --gradient files, written batch by batch and completed at the end: a
-    column per loss (per element, for losses with several per row), the gradient's named
-    {loss}_grad_{input column}."""
-
-    def __init__(self, stack: contextlib.ExitStack, per_sample: str | None, gradient: str | None, losses: list[str]):
-        from .. import io
-
-        self.losses = losses
-        self.per_sample = stack.enter_context(io.ArrayStreamWriter(per_sample)) if per_sample else None
-        self.gradient = stack.enter_context(io.ArrayStreamWriter(gradient)) if gradient else None
-        self.widths, self.input_columns = None, ()
-
-    def append(self, outputs, input_columns) -> None:
-        self.widths = [_row_width(output.gradient) for output in outputs]
-        self.input_columns = tuple(input_columns)
-        if self.per_sample is not None:
-            self.per_sample.append(_side_by_side([output.per_sample for output in outputs]))
-        if self.gradient is not None:
-            self.gradient.append(_side_by_side([output.gradient for output in outputs]))
-
-    def finish(self, gradient_factors: list[float]) -> None:
-        if self.per_sample is not None:
-            self.per_sample.finish(1.0, _per_sample_columns(self.losses, self.per_sample.row_shape))
-        if self.gradient is not None:
-            scale = gradient_factors[0] if len(self.losses) == 1 else np.repeat(gradient_factors, self.widths)
-            names = [f"{loss}_grad_{column}" for loss in self.losses for column in self.input_columns]
-            self.gradient.finish(scale, names if len(names) == sum(self.widths or [0]) else None)
+    reduce_batches(_with_progress(plan.batches(), quiet), reducers, on_outputs)
+    results = [reducer.result() for reducer in reducers]
+    if "loss" in tables:
+        tables["loss"].finish()
+    if "grad" in tables:
+        columns = {f"{name}_grad": [f"{name}_grad_{column}" for column in input_columns] for name in names}
+        factors = {f"{name}_grad": result.gradient_factor for name, result in zip(names, results, strict=True)}
+        tables["grad"].finish(factors, {block: given for block, given in columns.items()
+                                        if len(given) == _row_width(tables["grad"].shapes.get(block, ()))})
+    ids = {name: np.concatenate([item[name] for item in kept_ids]) for name in (kept_ids[0] if kept_ids else {})}
+    return results, [np.concatenate(values) if values else None for values in per_sample_values], ids
 
 
-def _side_by_side(arrays: list[np.ndarray]) -> np.ndarray:
-    """One loss's rows as they are; several losses' rows flattened and placed side by side."""
-    if len(arrays) == 1:
-        return arrays[0]
-    return np.hstack([array.reshape(array.shape[0], -1) for array in arrays])
+def _id_blocks(ids: dict) -> dict:
+    """The --id columns as output blocks, named in the outputs' scheme."""
+    return {snake_case(name): np.asarray(values) for name, values in ids.items()}
 
 
-def _row_width(array: np.ndarray) -> int:
-    return int(np.prod(array.shape[1:], dtype=np.int64))
+def _row_width(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def _with_progress(batches, quiet: bool):
@@ -315,9 +304,3 @@ def _with_progress(batches, quiet: bool):
             rows += batch.rows
             progress.update(task, description=f"{rows:,} rows")
             yield batch
-
-
-def _per_sample_columns(losses: list[str], row_shape) -> list[str]:
-    """A column per loss, named by the loss ({loss}_1..{loss}_k for k values per row: [N, D] or [B, T])."""
-    width = int(np.prod(row_shape or (), dtype=np.int64)) // len(losses)
-    return [loss if width == 1 else f"{loss}_{i + 1}" for loss in losses for i in range(width)]

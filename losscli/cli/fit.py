@@ -31,6 +31,13 @@ def split_table(table, target: str, features: str | None):
     numeric column but the target and the id-like ones (see :func:`id_like`)."""
     from .. import io
 
+    if table.format == "npy":
+        raise LossCliError(f"{table.source}: fit needs named columns for --target and --features: "
+                           "give a .csv or .parquet file")
+    for option, text, example in (("--target", target, "--target y"), ("--features", features, "--features a,b,c")):
+        if text is not None and not all(part.strip() for part in text.split(",")):
+            raise LossCliError(f"{table.source}: {option} {text!r} has an empty column name (e.g. {example})")
+
     target_table = io.select_columns(table, target)
     if target_table.values.shape[1] != 1:
         raise LossCliError(f"{table.source}: --target names one column, got {len(target_table.columns)}")

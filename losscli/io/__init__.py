@@ -12,7 +12,7 @@ from .coded import CodedColumn
 from .readers import FORMATS, file_format, read_table
 from .table import STDIN, FileError, Table, as_input_array, describe_location, format_location, select_columns
 
-_WRITERS = ("ArrayStreamWriter", "check_output_path", "write_array")
+_WRITERS = {"TableWriter": "table_writer", "append_line": "writers", "write_array": "writers"}
 
 __all__ = ["FORMATS", "STDIN", "CodedColumn", "FileError", "Table", "as_input_array", "describe_location",
            "extra_columns", "file_format", "format_location", "read_table", "select_columns", *_WRITERS]
@@ -20,5 +20,5 @@ __all__ = ["FORMATS", "STDIN", "CodedColumn", "FileError", "Table", "as_input_ar
 
 def __getattr__(name: str):
     if name in _WRITERS:
-        return getattr(import_module(".writers", __name__), name)
+        return getattr(import_module(f".{_WRITERS[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
