@@ -102,7 +102,8 @@ def _iter_npy(path: str, batch_rows: int, extra: tuple[str, ...]) -> Iterator[Ta
 
 def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table]:
     """A large CSV in blocks of about CSV_BLOCK_BYTES, cut at line ends, each parsed on its own
-    by Arrow's reader (faster than its streaming reader here) with the header line in front.
+    by Arrow's multi-threaded reader (faster than its streaming reader here) with the header
+    line in front.
     Each block infers its own column types, so a bad cell is named exactly. A quoted field
     spanning lines must not straddle a block boundary."""
     from .csvread import csv_block
@@ -120,7 +121,7 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
             if first_row == 0:
                 check_text(path, data)
             table, line_count = csv_block(path, data, header, extra, first_row=first_row,
-                                          line_offset=lines_before - header_breaks, columns=names)
+                                          line_offset=lines_before - header_breaks, columns=names, threads=True)
             names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
             yield replace(table, skipped_columns=skipped)
             first_row += table.rows

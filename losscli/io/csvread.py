@@ -23,19 +23,21 @@ def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = ())
 
 
 def csv_block(source: str, data: bytes, header: bool, extra: Sequence[str] = (), *, first_row: int = 0,
-              line_offset: int = 0, columns: Sequence[str] | None = None) -> tuple[Table, int]:
+              line_offset: int = 0, columns: Sequence[str] | None = None,
+              threads: bool = False) -> tuple[Table, int]:
     """(The Table of ``data``, the number of lines of ``data``), for a block of a streamed file.
 
     first_row: the file's row of the block's first data row; line_offset: what to add to a
     line of ``data`` to make it a line of the file; columns: the first block's numeric columns,
-    which this one keeps (see :func:`~losscli.io.arrow.batch_values`).
+    which this one keeps (see :func:`~losscli.io.arrow.batch_values`); threads: parse with
+    Arrow's thread pool.
     """
     header_lines = 1 if header else 0
     if line_offset == first_row and columns is None:
         table = small_csv_table(source, data, header, extra)
         if table is not None:
             return table, _line_count(data)
-    arrow_table, lines, line_count = _parse_with_lines(source, data, header, line_offset)
+    arrow_table, lines, line_count = _parse_with_lines(source, data, header, line_offset, threads)
     arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
     lines = placed_lines(lines, arrow_table.num_rows, header_lines, first_row, line_offset)
     first_line = header_lines + 1
@@ -46,7 +48,7 @@ def csv_block(source: str, data: bytes, header: bool, extra: Sequence[str] = (),
                  extra_columns(arrow_table, extra, source), lines), line_count
 
 
-def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int):
+def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, threads: bool):
     """(Arrow's table of ``data``, the line of ``data`` each row is on (None: consecutive lines),
     the number of lines of ``data``).
 
@@ -57,26 +59,25 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int):
     header_lines = 1 if header else 0
     body = data.find(b"\n") + 1 if header else 0
     if data.find(b'"', body) < 0 and not data.startswith((b"\n", b"\r")):
-        table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True)
+        table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True, threads=threads)
         if table is not None and all(_numbers_only(column) for column in table.columns):
             return table, None, table.num_rows + header_lines
-    table = parse_csv(source, data, header, line_offset=line_offset)
+    table = parse_csv(source, data, header, line_offset=line_offset, threads=threads)
     line_count = _line_count(data)
     return table, None if line_count == table.num_rows + header_lines else row_lines(data, header), line_count
 
 
 def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, line_offset: int = 0,
-              keep_blank_lines: bool = False):
+              keep_blank_lines: bool = False, threads: bool = False):
     """Arrow's table of CSV ``data``. Integer columns of a text with hex-looking cells ('0x1a',
     which Arrow reads as 26) are read as text, so a hex cell is never a number.
     ``keep_blank_lines``: parse blank lines as rows, and return None instead of failing."""
     import pyarrow as pa
     import pyarrow.csv as arrow_csv
 
-    # One thread: the caller's read-ahead thread already parses while the previous batch is
-    # reduced; Arrow's own threads would compete with that on a small machine (and its pool
-    # occasionally aborted the process at exit after a whole-file read).
-    options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=False)
+    # One thread for files read whole (they are small): pyarrow's CSV thread pool occasionally
+    # aborted the process at exit then ("terminate called without an active exception").
+    options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=threads)
     parse = arrow_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
     try:
         table = arrow_csv.read_csv(io.BytesIO(data), read_options=options, parse_options=parse)
@@ -101,7 +102,7 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
     # Arrow rejects a text whose only line lacks a final newline ("1,2", or a bare header).
     if not data.removeprefix(b"\xef\xbb\xbf").strip() or not retry:
         raise FileError(source, "empty file (no header, no data rows)")
-    return parse_csv(source, data + b"\n", header, retry=False, line_offset=line_offset)
+    return parse_csv(source, data + b"\n", header, retry=False, line_offset=line_offset, threads=threads)
 
 
 def _numbers_only(column) -> bool:
