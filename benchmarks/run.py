@@ -236,8 +236,9 @@ def main() -> None:
         _write_data(args.generate)
         return
     losscli = [args.python, "-m", "losscli"]
-    sections = [small_file_section(losscli, args.python)]
-    if args.only not in ("small", "small files"):
+    small = small_file_section(losscli, args.python)
+    sections = [small]
+    if args.only is None or args.only not in small.title:  # the data files only when measured
         paths = generate(args.rows)
         sections += big_sections(losscli, args.python, paths, has_module(args.python, "torch"))
         if args.candidates:
@@ -245,8 +246,8 @@ def main() -> None:
     sections = [section for section in sections if args.only is None or args.only in section.title]
     print(f"{args.rows:,} rows; {args.repeats} interleaved rounds; {os.cpu_count()} cores; "
           f"losscli from {args.python}; max/min = slowest/fastest run (noise)")
-    small = small_file_section(losscli, args.python).programs.values()  # bytecode written, files cached
-    verdicts = print_sections(sections, measure(sections, args.repeats, list(small)))
+    # the warm-up writes losscli's bytecode and puts the sample files in the page cache
+    verdicts = print_sections(sections, measure(sections, args.repeats, list(small.programs.values())))
     if args.large:
         large = large_sections(losscli, args.python)
         verdicts += print_sections(large, measure(large, 1))
