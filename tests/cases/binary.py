@@ -1,0 +1,70 @@
+"""Records for bce and bce_logits (losscli/losses/classification.py)."""
+
+from __future__ import annotations
+
+from loss_cases import Extreme, LossCase
+
+from .exact import log_sigmoid, mpmath, sigmoid
+from .tables import PROBABILITIES, SIGNED_LOGITS, grid
+
+LABELS = (0.0, 1.0, 0.3)
+
+
+def clipped(pred, eps):
+    """The documented clip: p = clip(ŷ, eps, 1 - eps), both bounds the float64 numbers losscli uses."""
+    mp = mpmath()
+    return min(max(pred, mp.mpf(eps)), mp.mpf(1.0 - eps))
+
+
+def xlogy(coefficient, value):
+    """coefficient·log(value), 0 where the coefficient is 0 (0·log 0 = 0)."""
+    return 0 if coefficient == 0 else coefficient * mpmath().log(value)
+
+
+def binary_cross_entropy(prob, label):
+    return -(xlogy(label, prob) + xlogy(1 - label, 1 - prob))
+
+
+def bce_slope(prob, label):
+    """d BCE / dp = (p - y) / (p(1 - p)), its limit -y/p + (1-y)/(1-p) at p = 0 or 1 (eps = 0)."""
+    mp = mpmath()
+    if 0 < prob < 1:
+        return (prob - label) / (prob * (1 - prob))
+    terms = [(-label, prob), (1 - label, 1 - prob)]
+    return sum(coefficient / denominator if denominator else mp.inf * coefficient
+               for coefficient, denominator in terms if coefficient)
+
+
+def exact_bce(pred, target, *, eps):
+    prob = clipped(pred, eps)
+    return binary_cross_entropy(prob, target), {"pred": bce_slope(prob, target)}
+
+
+def _pos_weight(pos_weight):
+    if pos_weight is None or len(pos_weight) == 0:
+        return 1
+    assert len(pos_weight) == 1, "the exact reference takes one pos_weight (per-column ones: the naive reference)"
+    return pos_weight[0]
+
+
+def exact_bce_logits(logits, target, *, pos_weight=(1.0,)):
+    weight = _pos_weight(pos_weight)
+    value = -(weight * target * log_sigmoid(logits) + (1 - target) * log_sigmoid(-logits))
+    return value, {"logits": (1 - target) * sigmoid(logits) - weight * target * sigmoid(-logits)}
+
+
+def bce_extremes():
+    return tuple(Extreme(f"probabilities 0 to 1, eps = {eps:g}", grid(pred=PROBABILITIES, target=LABELS),
+                         {"eps": eps}) for eps in (1e-15, 1e-7, 0.0))
+
+
+def bce_logits_extremes():
+    table = grid(logits=SIGNED_LOGITS, target=(*LABELS, 1e-300))
+    return tuple(Extreme(f"logits ±1e4, pos_weight {weight:g}", table, {"pos_weight": (weight,)})
+                 for weight in (1.0, 2.5, 0.0))
+
+
+CASES = (
+    LossCase("bce", exact=exact_bce, extremes=bce_extremes, variants=({"eps": 0.1}, {"eps": 1e-7})),
+    LossCase("bce_logits", exact=exact_bce_logits, extremes=bce_logits_extremes, variants=({"pos_weight": 2.5},)),
+)

@@ -1,0 +1,100 @@
+"""Records for contrastive, triplet and infonce (losscli/losses/embedding.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from loss_cases import Extreme, LossCase
+
+from .exact import Softmax, dot, mpmath, norm
+from .margin import pair_rows
+from .tables import rows
+
+
+def _difference(first, second):
+    return [a - b for a, b in zip(first, second, strict=True)]
+
+
+def exact_contrastive(x1, x2, labels, *, margin):
+    """½·y·d² + ½·(1-y)·max(0, m - d)²; the hinge's slope at d = 0 is taken as 0 (losscli's subgradient)."""
+    difference = _difference(x1, x2)
+    distance = norm(difference)
+    hinge = max(margin - distance, 0)
+    value = labels * distance**2 / 2 + (1 - labels) * hinge**2 / 2
+    push = (1 - labels) * hinge / distance if distance else 0
+    grad1 = [(labels - push) * d for d in difference]
+    return value, {"x1": grad1, "x2": [-g for g in grad1]}
+
+
+def exact_triplet(anchor, positive, negative, *, margin):
+    to_positive, to_negative = _difference(anchor, positive), _difference(anchor, negative)
+    distance_pos, distance_neg = norm(to_positive), norm(to_negative)
+    hinge = distance_pos - distance_neg + margin
+    if hinge <= 0:
+        zeros = [0] * len(anchor)
+        return 0, {"anchor": zeros, "positive": zeros, "negative": zeros}
+    grad_pos = [-d / distance_pos if distance_pos else 0 for d in to_positive]
+    grad_neg = [d / distance_neg if distance_neg else 0 for d in to_negative]
+    return hinge, {"anchor": [-(p + n) for p, n in zip(grad_pos, grad_neg, strict=True)],
+                   "positive": grad_pos, "negative": grad_neg}
+
+
+def exact_infonce(query, keys, *, temperature, positive_idx):
+    mp = mpmath()
+    softmax = Softmax([dot(query, key) / temperature for key in keys])
+    weights = [softmax.minus_onehot(k, positive_idx) for k in range(len(keys))]
+    grad_query = [mp.fsum(w * key[d] for w, key in zip(weights, keys, strict=True)) / temperature
+                  for d in range(len(query))]
+    grad_keys = [[w * q / temperature for q in query] for w in weights]
+    return -softmax.log_prob(positive_idx), {"query": grad_query, "keys": grad_keys}
+
+
+SCALES = (1.0, 1e-160, 1e160, 1e-300, 1e300)
+
+
+def contrastive_extremes():
+    cases = []
+    for scale in SCALES:
+        x1, x2 = pair_rows(scale)
+        for label in (1.0, 0.0, 0.3):
+            cases.append(Extreme(f"norms {scale:g}, label {label:g}",
+                                 {"x1": x1, "x2": x2, "labels": np.full(len(x1), label)}, {"margin": 2.0 * scale}))
+    # distances at the margin: |x1 - x2| = 5 (3-4-5) against margins 5 and its neighbours
+    for margin in (5.0 * (1 - 2.0**-52), 5.0, 5.0 * (1 + 2.0**-52)):
+        cases.append(Extreme(f"distance at margin {margin!r}", {"x1": rows([0.0, 0.0]), "x2": rows([3.0, 4.0]),
+                                                                "labels": rows(0.0)}, {"margin": margin}))
+    return tuple(cases)
+
+
+def triplet_extremes():
+    cases = []
+    for scale in SCALES:
+        anchor, positive = pair_rows(scale)
+        negative = np.roll(positive, 1, axis=0)
+        for margin in (0.2, 1e-300, 5.0):
+            cases.append(Extreme(f"norms {scale:g}, margin {margin:g}·norm",
+                                 {"anchor": anchor, "positive": positive, "negative": negative},
+                                 {"margin": margin * scale}))
+    # d(a, p) - d(a, n) + m at 0 and a few ulps from it
+    for margin in (1.0 - 2.0**-52, 1.0, 1.0 + 2.0**-52):
+        cases.append(Extreme(f"hinge at margin {margin!r}", {"anchor": rows([0.0, 0.0]), "positive": rows([3.0, 4.0]),
+                                                             "negative": rows([6.0, 0.0])}, {"margin": margin}))
+    return tuple(cases)
+
+
+def infonce_extremes():
+    query = rows([1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0])
+    keys = np.stack([rows([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.6, 0.8, 0.0])] * 3)
+    cases = [Extreme(f"unit vectors, temperature {tau:g}, positive {positive}", {"query": query, "keys": keys},
+                     {"temperature": tau, "positive_idx": positive})
+             for tau in (1.0, 0.07, 0.01, 1e-6) for positive in (0, 1, 3)]
+    cases += [Extreme(f"norms {scale:g}, temperature 0.07", {"query": query * scale, "keys": keys * scale},
+                      {"temperature": 0.07, "positive_idx": 3}) for scale in (1e-160, 1e-300, 1e100)]
+    return tuple(cases)
+
+
+CASES = (
+    LossCase("contrastive", exact=exact_contrastive, extremes=contrastive_extremes, variants=({"margin": 2.0},)),
+    LossCase("triplet", exact=exact_triplet, extremes=triplet_extremes, variants=({"margin": 1.0},)),
+    LossCase("infonce", exact=exact_infonce, extremes=infonce_extremes,
+             variants=({"positive_idx": 2, "temperature": 0.5}, {"temperature": 1.0}, {"temperature": 0.01})),
+)

@@ -1,0 +1,114 @@
+"""Records for poisson_nll, gaussian_nll and tweedie (losscli/losses/likelihood.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from loss_cases import Extreme, LossCase
+
+from .exact import mpmath
+from .tables import LARGEST, ULP, around, grid, residual_pairs
+
+
+def exact_poisson_nll(pred, target, *, log_input, full, eps):
+    mp = mpmath()
+    # Stirling's y·log y is cancelled by y·log λ: at y = 1e306 the loss keeps ~1e-306 of the terms' size
+    with mp.extradps(330 if full else 0):
+        if log_input:
+            value, slope = mp.exp(pred) - target * pred, mp.exp(pred) - target
+        else:
+            value, slope = pred - target * mp.log(pred + eps), 1 - target / (pred + eps)
+        if full and target > 1:
+            value += target * mp.log(target) - target + mp.log(2 * mp.pi * target) / 2
+        return +value, {"pred": +slope}
+
+
+def exact_gaussian_nll(pred, target, var, *, full, eps):
+    mp = mpmath()
+    clamped, residual = max(var, mp.mpf(eps)), pred - target
+    value = (mp.log(clamped) + residual**2 / clamped) / 2 + (mp.log(2 * mp.pi) / 2 if full else 0)
+    var_slope = 0 if var < eps else (1 / clamped - residual**2 / clamped**2) / 2
+    return value, {"pred": residual / clamped, "var": var_slope}
+
+
+def exact_tweedie(pred, target, *, power):
+    mp = mpmath()
+    mu, y, p = pred, target, mp.mpf(power)
+    slope = 2 * (mu - y) * mu ** (-p)
+    if y == mu:
+        return mp.mpf(0), {"pred": slope}
+    with mp.extradps(60):  # the three terms cancel to ~(y - ŷ)²: 2^-104 of their size at one ulp apart
+        if p == 1:
+            value = 2 * ((y * mp.log(y / mu) if y > 0 else 0) - y + mu)
+        elif p == 2:
+            value = 2 * (mp.log(mu / y) + y / mu - 1)
+        else:
+            value = 2 * (y ** (2 - p) / ((1 - p) * (2 - p)) - y * mu ** (1 - p) / (1 - p) + mu ** (2 - p) / (2 - p))
+        return +value, {"pred": slope}
+
+
+# --- extreme tables -------------------------------------------------------------------------
+
+COUNTS = (0.0, 1.0 - ULP / 2, 1.0, 1.0 + ULP, 2.0, 1e8, 1e306)
+
+
+def poisson_extremes():
+    cases = []
+    log_rates = (0.0, 20.0, -20.0, 700.0, -700.0, 709.7, 709.8, 1e4, -1e4)
+    near_counts = [(math.log(count) + shift, count) for count in (1e8, 1e306) for shift in (-1.0, 0.0, 1e-3, 1.0)]
+    rates = (0.0, 1e-300, 1e-8, 1.0, 2.0, 1e8, 1e300)
+    for full in (False, True):
+        cases.append(Extreme(f"log-rates ±1e4, counts to 1e306, full={full}",
+                             _join(grid(pred=log_rates, target=COUNTS), near_counts), {"full": full}))
+        near_rates = [(count * factor, count) for count in (2.0, 1e8, 1e306) for factor in (1.0, 1 + 1e-8, 0.5, 3.0)]
+        for eps in (1e-8, 1e-3):
+            cases.append(Extreme(f"rates 0 to 1e300, full={full}, eps={eps:g}",
+                                 _join(grid(pred=rates, target=COUNTS), near_rates),
+                                 {"full": full, "log_input": False, "eps": eps}))
+    return tuple(cases)
+
+
+def _join(table, pairs):
+    pred, target = zip(*pairs, strict=True)
+    return {"pred": np.concatenate([table["pred"], pred]), "target": np.concatenate([table["target"], target])}
+
+
+VARIANCES = (1.0, 0.0, 1e-300, *around(1e-6), 1e300, LARGEST)
+
+
+def gaussian_extremes():
+    pairs = residual_pairs()
+    cases = []
+    for full in (False, True):
+        for var in VARIANCES:
+            inputs = {**pairs, "var": np.full(pairs["pred"].shape, var)}
+            cases.append(Extreme(f"residual table, var = {var:g}, full={full}", inputs, {"full": full}))
+    return tuple(cases)
+
+
+PREDICTIONS = (1e-300, 1e-200, 1e-10, 1.0, 1e200)
+FACTORS = (1.0, 1 + ULP, 1 - ULP / 2, 1 + 1e-8, 1 - 1e-8, 1.25, 0.75, 1.5, 0.5, 2.0)
+
+
+def tweedie_extremes():
+    cases = []
+    for power in (1.0, 1.0 + 1e-7, 1.2, 1.5, 1.9, 2.0 - 1e-7, 2.0):
+        pairs = [(mu, mu * factor) for mu in PREDICTIONS for factor in FACTORS]
+        pairs += [(mu, y) for mu in PREDICTIONS for y in (0.0, 1e-300, 1.0, 1e10, 1e300)]
+        pairs = [(mu, y) for mu, y in pairs if power < 2 or y > 0]  # the Gamma deviance needs y > 0
+        pred, target = zip(*pairs, strict=True)
+        cases.append(Extreme(f"predictions 1e-300 to 1e200, power {power:g}",
+                             {"pred": np.array(pred), "target": np.array(target)}, {"power": power}))
+    return tuple(cases)
+
+
+CASES = (
+    LossCase("poisson_nll", exact=exact_poisson_nll, extremes=poisson_extremes, may_be_negative=True,
+             zero_at_target=False,
+             variants=({"log_input": False}, {"full": True}, {"log_input": False, "full": True, "eps": 1e-3})),
+    LossCase("gaussian_nll", exact=exact_gaussian_nll, extremes=gaussian_extremes, may_be_negative=True,
+             zero_at_target=False, variants=({"full": True}, {"eps": 0.05})),
+    LossCase("tweedie", exact=exact_tweedie, extremes=tweedie_extremes,
+             variants=({"power": 1.0}, {"power": 1.2}, {"power": 1.9}, {"power": 2.0})),
+)

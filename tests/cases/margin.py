@@ -1,0 +1,77 @@
+"""Records for hinge, squared_hinge and cosine (losscli/losses/margin.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from loss_cases import Extreme, LossCase
+
+from .exact import dot, mpmath
+from .tables import LARGEST, ULP, around, grid, rows, signed
+
+COSINE_EPS = 1e-12  # torch's EPSILON in cosine_embedding_loss, added to both squared norms
+
+
+def _signed(label):
+    return -1 if label == 0 else label
+
+
+def exact_hinge(scores, target):
+    label = _signed(target)
+    margin = 1 - label * scores
+    return max(margin, 0), {"scores": -label if margin > 0 else 0}
+
+
+def exact_squared_hinge(scores, target):
+    label = _signed(target)
+    margin = max(1 - label * scores, 0)
+    return margin**2, {"scores": -2 * label * margin}
+
+
+def exact_cosine(x1, x2, labels, *, margin):
+    """torch's cosine_embedding_loss: cos = x1·x2 / sqrt((|x1|² + ε)(|x2|² + ε))."""
+    mp = mpmath()
+    squared1, squared2 = dot(x1, x1) + COSINE_EPS, dot(x2, x2) + COSINE_EPS
+    root = mp.sqrt(squared1 * squared2)
+    cos = dot(x1, x2) / root
+    if _signed(labels) == 1:
+        value, slope = 1 - cos, -1
+    else:
+        value, slope = max(cos - margin, 0), (1 if cos > margin else 0)
+    grad1 = [slope * (b / root - cos * a / squared1) for a, b in zip(x1, x2, strict=True)]
+    grad2 = [slope * (a / root - cos * b / squared2) for a, b in zip(x1, x2, strict=True)]
+    return value, {"x1": grad1, "x2": grad2}
+
+
+def hinge_extremes():
+    scores = signed((0.0, 1e-300, 0.5, *around(1.0), *around(1.0, 1e-15), 2.0, 1e4, 1e160, 1e300, LARGEST))
+    return (Extreme("scores to 1.8e308 around the margin 1", grid(scores=scores, target=(1.0, -1.0, 0.0))),)
+
+
+def pair_rows(scale: float):
+    """Pairs of 3-vectors at norms ~scale: orthogonal, at 60° and 120°, opposite, one zero."""
+    first = rows([1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0])
+    second = rows([0.0, 1.0, 0.0], [0.5, np.sqrt(0.75), 0.0], [-0.5, np.sqrt(0.75), 0.0], [-1.0, -2.0, 0.0],
+                  [1.0, 1.0, 1.0], [0.3, -2.0, 0.5])
+    return first * scale, second * scale * 3.0
+
+
+def cosine_extremes():
+    cases = []
+    for scale in (1.0, 1e-160, 1e160, 1e-300, 1e300):
+        x1, x2 = pair_rows(scale)
+        for label in (1.0, -1.0):
+            for margin in (0.0, 0.5, -0.5):
+                cases.append(Extreme(f"norms {scale:g}, label {label:g}, margin {margin:g}",
+                                     {"x1": x1, "x2": x2, "labels": np.full(len(x1), label)}, {"margin": margin}))
+    # cos(60°) = 0.5 computed from floats lies within an ulp of the margin 0.5: the hinge's kink
+    x1, x2 = pair_rows(1.0)
+    cases.append(Extreme("cos at the margin", {"x1": x1[1:2], "x2": x2[1:2], "labels": rows(-1.0)},
+                         {"margin": 0.5 * (1 - ULP)}))
+    return tuple(cases)
+
+
+CASES = (
+    LossCase("hinge", exact=exact_hinge, extremes=hinge_extremes),
+    LossCase("squared_hinge", exact=exact_squared_hinge, extremes=hinge_extremes),
+    LossCase("cosine", exact=exact_cosine, extremes=cosine_extremes, variants=({"margin": 0.5}, {"margin": -0.4})),
+)

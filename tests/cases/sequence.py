@@ -1,0 +1,45 @@
+"""Records for lm_nll and perplexity (losscli/losses/sequence.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from loss_cases import Extreme, LossCase
+
+from .categorical import exact_softmax_cross_entropy, logit_rows, vocabulary_rows
+from .exact import mpmath
+from .tables import rows
+
+VOCAB_WEIGHT = (1.0, 2.0, 0.5, 1.0, 3.0, 1.0, 0.1)
+
+
+def exact_lm_nll(logits, targets, *, weight=None, ignore_index=-100):
+    return exact_softmax_cross_entropy(logits, targets, weight=weight, ignore_index=ignore_index)
+
+
+def exact_perplexity(logits, targets, *, weight=None, ignore_index=-100):
+    """Per token (reduction none): exp(ℓ) and exp(ℓ)·dℓ/dz, ℓ the token's weighted NLL."""
+    mp = mpmath()
+    nll, gradient = exact_lm_nll(logits, targets, weight=weight, ignore_index=ignore_index)
+    scale = mp.exp(nll)
+    return scale, {"logits": [scale * g for g in gradient["logits"]]}
+
+
+def lm_extremes():
+    logits, target = logit_rows()
+    as_sequences = {"logits": logits.reshape(3, -1, 3), "targets": target.reshape(3, -1)}
+    cases = [Extreme("logits ±1e4 as [B, T, V]", as_sequences),
+             Extreme("weights and ignored tokens", {"logits": logits, "targets": np.where(target == 2, 9.0, target)},
+                     {"weight": (0.5, 2.0, 1.0), "ignore_index": 9}),
+             Extreme("an NLL beyond 709: exp overflows, the gradient's other entries do not",
+                     {"logits": rows([0.0, -800.0, -1000.0], [5.0, 0.0, -750.0]), "targets": rows(2.0, 2.0)})]
+    vocab_logits, vocab_target = vocabulary_rows()
+    cases.append(Extreme("vocabulary of 50,000", {"logits": vocab_logits[None], "targets": vocab_target[None]}))
+    return tuple(cases)
+
+
+CASES = (
+    LossCase("lm_nll", exact=exact_lm_nll, extremes=lm_extremes, shift_invariant=True,
+             variants=({"weight": VOCAB_WEIGHT, "ignore_index": 6},)),
+    LossCase("perplexity", exact=exact_perplexity, extremes=lm_extremes, shift_invariant=True,
+             variants=({"weight": VOCAB_WEIGHT, "ignore_index": 6},)),
+)

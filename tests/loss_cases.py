@@ -1,0 +1,88 @@
+"""One test-side record per registered loss, in the spirit of PyTorch's OpInfo.
+
+A :class:`LossCase` holds everything the tests know about a loss, independently of losscli's
+code: a naive NumPy/``math`` reference of the mean-reduced loss, a 50-digit mpmath reference of each
+sample's value and gradient, the torch equivalent, a table of ordinary and extreme inputs, the
+non-default parameters worth testing, and the properties the generic tests check. Generic tests
+loop over :data:`CASES`; adding a loss means adding its spec and one record in tests/cases/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+import losscli
+
+# The accuracy the reference suite asserts (issue 14): values elementwise, gradients per sample, normwise.
+VALUE_TOLERANCE = 1e-13
+GRADIENT_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """Inputs (one array per input, any number of samples) and parameters for the accuracy table."""
+
+    label: str
+    inputs: dict[str, np.ndarray]
+    params: dict[str, Any] = field(default_factory=dict)
+    slow: bool = False
+
+
+@dataclass(frozen=True)
+class LossCase:
+    """What the tests know about one loss.
+
+    naive(*inputs, **all_params) -> the mean-reduced loss (float), by plain loops.
+    exact(*sample_inputs, **all_params) -> (value, {input: gradient}) of ONE sample in mpmath, where a
+    sample is an element of elementwise inputs or a row of row-wise ones; for a loss with a transform
+    (rmse, perplexity) it is the value reported per sample, T(ℓ), and its gradient.
+    extremes() -> the accuracy table. torch(torch, tensors, params, reduction) -> torch's loss (the
+    per-sample values for reduction "none"); torch_native says whether that is torch's own loss
+    function rather than the formula written in torch ops.
+    """
+
+    name: str
+    exact: Callable[..., tuple]
+    extremes: Callable[[], tuple[Extreme, ...]]
+    naive: Callable[..., float] | None = None
+    torch: Callable[..., Any] | None = None
+    torch_native: bool = False
+    variants: tuple[dict[str, Any], ...] = ()
+    may_be_negative: bool = False
+    zero_at_target: bool = True
+    symmetric: bool = False
+    shift_invariant: bool = False
+    value_tolerance: float = VALUE_TOLERANCE
+    gradient_tolerance: float = GRADIENT_TOLERANCE
+
+
+def _collect() -> dict[str, LossCase]:
+    from cases import binary, categorical, embedding, focal, likelihood, margin, regression, robust, sequence
+
+    modules = (regression, robust, likelihood, binary, categorical, focal, margin, embedding, sequence)
+    records = [case for module in modules for case in module.CASES]
+    by_name = {case.name: case for case in records}
+    assert len(by_name) == len(records), "two records for one loss in tests/cases/"
+    return by_name
+
+
+CASES: dict[str, LossCase] = _collect()
+
+
+def case_of(spec) -> LossCase:
+    """The record of a registered loss; a loss without one fails the test that asked, saying what to add."""
+    name = spec if isinstance(spec, str) else spec.name
+    if name not in CASES:
+        pytest.fail(f"loss {name!r} has no test record: add a LossCase for it to tests/cases/ "
+                    "(see tests/loss_cases.py)")
+    return CASES[name]
+
+
+def registered() -> list:
+    """Every registered spec, for parametrize (ids are the loss names)."""
+    return list(losscli.LOSSES)
