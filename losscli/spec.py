@@ -159,11 +159,20 @@ def _is_number(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Transform:
-    """A smooth function applied after reduction (perplexity = exp of the mean NLL)."""
+    """A smooth function T applied after reduction (perplexity = exp of the mean NLL).
+
+    With reduction "none" each sample reports T(ℓ_i) and derivative(ℓ_i)·∂ℓ_i. Where ℓ_i or that
+    product is not representable but the answer is (rmse's √((ŷ - y)²) = |ŷ - y| at 1e160, e^ℓ·∂ℓ
+    where e^ℓ overflows and ∂ℓ underflows), a transform gives them instead:
+    per_sample_value(*inputs, **params) -> T(ℓ_i), and chain(ℓ, gradients, *inputs, **params) ->
+    T'(ℓ_i)·∂ℓ_i from the loss's own per-sample gradients (so a wrong gradient stays visible).
+    """
 
     name: str
     function: Callable[[Any], Any]
     derivative: Callable[[Any], Any]
+    per_sample_value: Callable[..., np.ndarray] | None = None
+    chain: Callable[..., Arrays] | None = None
 
 
 @dataclass(frozen=True)

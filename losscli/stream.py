@@ -121,10 +121,7 @@ class StreamReducer:
             groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels)
         omitted = 0 if kept is None else int(np.count_nonzero(~kept))
         self.merge(StreamPartial(evaluation.aggregate, stats, float(np.sum(per_row_loss)), rows, omitted, groups))
-        per_sample = evaluation.per_sample
-        if self.reduction == "none" and self.spec.transform is not None:
-            with np.errstate(over="ignore"):
-                per_sample = self.spec.transform.function(per_sample)
+        per_sample = evaluation.per_sample_values(self.spec) if self.reduction == "none" else evaluation.per_sample
         return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradient, kept))
 
     def merge(self, partial: StreamPartial) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ._numerics import is_class_ids, log_softmax, softmax
+from ._numerics import is_class_ids, log_softmax, softmax, softmax_times_total_minus
 from .classification import EPS_PARAM, given
 
 CLASS_TARGETS = InputSpec("target", (("N",), ("N", "C")), Domain.CLASS_TARGET, False,
@@ -109,7 +109,7 @@ def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, *, smoothing: 
 def softmax_cross_entropy_gradient(logits, target, *, smoothing, weight=None, ignore_index=-100):
     """softmax(z)·Σ_c a_c - a  (= softmax(z) - y' without weights; 0 for an ignored row)."""
     rows = target_rows(logits, target, smoothing=smoothing, weight=weight, ignore_index=ignore_index)
-    return {"logits": softmax(logits) * np.sum(rows, axis=-1, keepdims=True) - rows}
+    return {"logits": softmax_times_total_minus(logits, rows)}
 
 
 def kl_div(log_pred: np.ndarray, target: np.ndarray, *, log_target: bool) -> np.ndarray:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
+from ._numerics import power_of_two_scale, scaled_norm
 
 # torch's cosine_embedding_loss adds this to both squared norms (EPSILON in its source); so do we.
 COSINE_EPS = 1e-12
+COSINE_ROOT_EPS = 1e-6  # √COSINE_EPS
 SIGNED_LABELS = InputSpec("target", (("...",),), Domain.SIGNED_LABEL, False,
                           "labels +1 / -1 (or 1 / 0), same shape as scores")
 
@@ -46,11 +48,15 @@ def squared_hinge_gradient(scores, target):
 
 
 def _cosine(x1, x2):
-    """cos = x1·x2 / sqrt((|x1|² + ε)(|x2|² + ε)) row-wise, as torch computes it, and its parts."""
-    squared1 = np.einsum("nd,nd->n", x1, x1) + COSINE_EPS
-    squared2 = np.einsum("nd,nd->n", x2, x2) + COSINE_EPS
-    root = np.sqrt(squared1 * squared2)
-    return np.einsum("nd,nd->n", x1, x2) / root, root, squared1, squared2
+    """cos = x1·x2 / sqrt((|x1|² + ε)(|x2|² + ε)) row-wise, torch's definition, and its parts.
+
+    Computed as v1·v2 with v_i = x_i / R_i, R_i = sqrt(|x_i|² + ε) = hypot(|x_i|, √ε) from the scaled
+    norm: no square of a 1e160 norm overflows and no 1e-170 one underflows; |v_i| <= 1.
+    """
+    lengths1 = np.hypot(scaled_norm(x1), COSINE_ROOT_EPS)[:, None]
+    lengths2 = np.hypot(scaled_norm(x2), COSINE_ROOT_EPS)[:, None]
+    unit1, unit2 = x1 / lengths1, x2 / lengths2
+    return np.einsum("nd,nd->n", unit1, unit2), unit1, unit2, lengths1, lengths2
 
 
 def cosine(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float) -> np.ndarray:
@@ -68,11 +74,19 @@ def cosine(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float)
 def cosine_gradient(x1, x2, labels, *, margin):
     """With ∂cos/∂x1 = x2/r - cos·x1/(|x1|²+ε) and ∂cos/∂x2 = x1/r - cos·x2/(|x2|²+ε),
     r = sqrt((|x1|²+ε)(|x2|²+ε)): the loss's slope in cos is -1 (y = 1), 1 or 0 (y = -1)."""
-    cos, root, squared1, squared2 = _cosine(x1, x2)
+    cos, unit1, unit2, lengths1, lengths2 = _cosine(x1, x2)
     similar = 0.5 * (1.0 + signed(labels))
-    slope = (-similar + (1.0 - similar) * (cos > margin))[:, None]
-    return {"x1": slope * (x2 / root[:, None] - (cos / squared1)[:, None] * x1),
-            "x2": slope * (x1 / root[:, None] - (cos / squared2)[:, None] * x2)}
+    # the cosine of two 1e-300 vectors underflows (1e-600 / ε); at margin 0 the hinge needs only its sign, that
+    # of the dot product of the power-of-two-scaled vectors
+    if margin == 0.0:
+        scaled_dot = np.einsum("nd,nd->n", x1 / power_of_two_scale(x1), x2 / power_of_two_scale(x2))
+        active = scaled_dot > 0.0
+    else:
+        active = cos > margin
+    slope = (-similar + (1.0 - similar) * active)[:, None]
+    # x2/r - cos·x1/R1² = (v2 - cos·v1)/R1, with r = R1·R2
+    return {"x1": slope * (unit2 - cos[:, None] * unit1) / lengths1,
+            "x2": slope * (unit1 - cos[:, None] * unit2) / lengths2}
 
 
 def sample_hinge(rng, n, params):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task, Transform
+from ._numerics import residual_halves
 
 ELEMENTWISE = (("...",),)
 OUTLIER_FILES = ("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv")
@@ -22,22 +23,26 @@ MAPE_EPS = float(np.finfo(np.float64).eps)
 
 def mse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Squared error (ŷ - y)², elementwise. pred, target: [N] or [N, D] -> same shape."""
-    return (pred - target) ** 2
+    with np.errstate(over="ignore"):  # |ŷ - y| beyond 1.3e154: the square is inf, as is the truth
+        return (pred - target) ** 2
 
 
 def mse_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """d/dŷ (ŷ - y)² = 2(ŷ - y)."""
-    return {"pred": 2.0 * (pred - target)}
+    with np.errstate(over="ignore"):
+        return {"pred": 2.0 * (pred - target)}
 
 
 def mae(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Absolute error |ŷ - y|, elementwise. pred, target: [N] or [N, D] -> same shape."""
-    return np.abs(pred - target)
+    with np.errstate(over="ignore"):  # |ŷ - y| beyond 1.8e308: inf, as is the truth
+        return np.abs(pred - target)
 
 
 def mae_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """d/dŷ |ŷ - y| = sign(ŷ - y), with 0 at ŷ = y (torch's subgradient)."""
-    return {"pred": np.sign(pred - target)}
+    with np.errstate(over="ignore"):
+        return {"pred": np.sign(pred - target)}
 
 
 def huber(pred: np.ndarray, target: np.ndarray, *, delta: float) -> np.ndarray:
@@ -45,14 +50,17 @@ def huber(pred: np.ndarray, target: np.ndarray, *, delta: float) -> np.ndarray:
 
     ½a² where |a| <= δ, δ(|a| - ½δ) elsewhere. pred, target: [N] or [N, D] -> same shape.
     """
-    abs_residual = np.abs(pred - target)
-    quadratic = np.minimum(abs_residual, delta)
-    return 0.5 * quadratic**2 + delta * (abs_residual - quadratic)
+    # a = k·h with k = 2 where ŷ - y overflows: δ·|a| may still be finite for a small δ
+    half, halves = residual_halves(pred, target)
+    quadratic = np.minimum(np.abs(half), delta / halves)  # min(|a|, δ) / k
+    with np.errstate(over="ignore"):
+        return 0.5 * (quadratic * halves) ** 2 + delta * (np.abs(half) - quadratic) * halves
 
 
 def huber_gradient(pred: np.ndarray, target: np.ndarray, *, delta: float) -> dict[str, np.ndarray]:
     """a where |a| <= δ, δ·sign(a) elsewhere: the residual clipped to [-δ, δ]."""
-    return {"pred": np.clip(pred - target, -delta, delta)}
+    half, halves = residual_halves(pred, target)
+    return {"pred": np.clip(half, -delta / halves, delta / halves) * halves}
 
 
 def sqrt_derivative(mean_square):
@@ -62,17 +70,44 @@ def sqrt_derivative(mean_square):
     return np.where(positive, 0.5 / np.sqrt(np.where(positive, mean_square, 1.0)), 0.0)
 
 
+def sqrt_chain(per_sample, gradients, pred, target):
+    """d√ℓ/dŷ = ∂ℓ/(2√ℓ) per element with √ℓ = |ŷ - y| from the inputs: ℓ = (ŷ - y)² underflows to 0 at 1e-170
+    and overflows at 1e160, where ∂ℓ = 2(ŷ - y) is still exact. 0 at ŷ = y; sign(∂ℓ) where 2|ŷ - y| overflows."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        root = mae(pred, target)
+        chained = {name: gradient / (2.0 * root) for name, gradient in gradients.items()}
+        return {name: np.where(root == 0, 0.0, np.where(np.isfinite(value), value, np.sign(gradients[name])))
+                for name, value in chained.items()}
+
+
+def log1p_difference(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """log(1 + a) - log(1 + b) for a, b > -1, without subtracting two nearly equal logs.
+
+    log1p((a - b)/(1 + b)) when (1 + a)/(1 + b) is within [1/2, 3/2] (a - b is then one exact
+    rounding), log((1 + a)/(1 + b)) while that ratio is a normal float, log1p(a) - log1p(b) beyond,
+    where the difference exceeds 700 and cannot cancel.
+    """
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        relative = (first - second) / (1.0 + second)
+        ratio = (1.0 + first) / (1.0 + second)
+    near = np.abs(relative) < 0.5
+    normal = (ratio >= np.finfo(np.float64).tiny) & np.isfinite(ratio)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(near, np.log1p(np.where(near, relative, 0.0)),
+                        np.where(normal, np.log(np.where(normal, ratio, 1.0)), np.log1p(first) - np.log1p(second)))
+
+
 def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Squared log error (log(1 + ŷ) - log(1 + y))², elementwise, for ŷ, y > -1.
 
     pred, target: [N] or [N, D] -> same shape.
     """
-    return (np.log1p(pred) - np.log1p(target)) ** 2
+    return log1p_difference(pred, target) ** 2
 
 
 def msle_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """2(log(1 + ŷ) - log(1 + y)) / (1 + ŷ)."""
-    return {"pred": 2.0 * (np.log1p(pred) - np.log1p(target)) / (1.0 + pred)}
+    return {"pred": 2.0 * log1p_difference(pred, target) / (1.0 + pred)}
 
 
 def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -80,15 +115,17 @@ def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     ε = float64 machine epsilon, as scikit-learn. pred, target: [N] or [N, D] -> same shape.
     """
-    return np.abs(pred - target) / np.maximum(np.abs(target), MAPE_EPS)
+    half, halves = residual_halves(pred, target)  # |ŷ - y| may overflow where |ŷ - y| / |y| does not
+    with np.errstate(over="ignore"):
+        return np.abs(half) / np.maximum(np.abs(target), MAPE_EPS) * halves
 
 
 def mape_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """sign(ŷ - y) / max(|y|, ε), with 0 at ŷ = y."""
-    return {"pred": np.sign(pred - target) / np.maximum(np.abs(target), MAPE_EPS)}
+    return {"pred": np.sign(residual_halves(pred, target)[0]) / np.maximum(np.abs(target), MAPE_EPS)}
 
 
-def _residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
+def residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
     """Targets ~ N(0, 4) and predictions off by ±magnitude."""
     target = rng.normal(0.0, 2.0, magnitudes.shape)
     signs = rng.choice([-1.0, 1.0], magnitudes.shape)
@@ -96,12 +133,12 @@ def _residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str
 
 
 def sample_mse(rng, n, params):
-    return _residual_pair(rng, rng.uniform(0.0, 3.0, n))
+    return residual_pair(rng, rng.uniform(0.0, 3.0, n))
 
 
 def sample_mae(rng, n, params):
     # |a| >= 0.1 keeps every element away from the kink at a = 0.
-    return _residual_pair(rng, rng.uniform(0.1, 3.0, n))
+    return residual_pair(rng, rng.uniform(0.1, 3.0, n))
 
 
 def residuals_around(rng, n: int, switch: float) -> dict[str, np.ndarray]:
@@ -109,7 +146,7 @@ def residuals_around(rng, n: int, switch: float) -> dict[str, np.ndarray]:
     turns from quadratic to linear), half inside and half outside."""
     inside = rng.uniform(0.0, 0.9 * switch, n)
     outside = rng.uniform(1.1 * switch, 3.0 * switch, n)
-    return _residual_pair(rng, np.where(rng.random(n) < 0.5, inside, outside))
+    return residual_pair(rng, np.where(rng.random(n) < 0.5, inside, outside))
 
 
 def sample_huber(rng, n, params):
@@ -168,7 +205,9 @@ RMSE = LossSpec(
     name="rmse", aliases=("root_mean_squared_error",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mae,
-    transform=Transform("sqrt", np.sqrt, sqrt_derivative), reductions=("mean", "none"),
+    # per element, sqrt((ŷ - y)²) is |ŷ - y|: taken as such, not through a square that over- or underflows
+    transform=Transform("sqrt", np.sqrt, sqrt_derivative, per_sample_value=mae, chain=sqrt_chain),
+    reductions=("mean", "none"),
     formula="sqrt(mean (ŷ - y)²)",
     gradient_formula="∂/∂ŷ_i = (ŷ_i - y_i) / (N·RMSE)  (chain rule through sqrt; 0 when RMSE = 0)",
     when_to_use="Reporting regression error in the target's own units; the square root of mse, so it ranks "

@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from ..spec import LossSpec, ParamSpec, Task
-from ._numerics import softplus
-from .regression import OUTLIER_FILES, PRED, TARGET, _residual_pair, residuals_around, sample_mae
+from ._numerics import residual_halves, softplus
+from .regression import OUTLIER_FILES, PRED, TARGET, residual_pair, residuals_around, sample_mae
 
 LOG_2 = math.log(2.0)
 # Below this |r|, log cosh r = log1p(2 sinh²(r/2)) is accurate to the last bit and sinh cannot overflow;
@@ -25,14 +25,18 @@ def smooth_l1(pred: np.ndarray, target: np.ndarray, *, beta: float) -> np.ndarra
 
     ½r²/β where |r| < β, |r| - ½β elsewhere. pred, target: [N] or [N, D] -> same shape.
     """
-    abs_residual = np.abs(pred - target)
-    quadratic = np.minimum(abs_residual, beta)  # no r² of a huge residual: it cannot overflow
-    return 0.5 * quadratic**2 / beta + (abs_residual - quadratic)
+    with np.errstate(over="ignore"):  # |ŷ - y| beyond 1.8e308: inf, as is the truth
+        abs_residual = np.abs(pred - target)
+    quadratic = np.minimum(abs_residual, beta)
+    # ½·q·(q/β), not ½q²/β: neither the square of a huge residual overflows nor, for β < 1e-154, a tiny one
+    # underflows; q/β <= 1
+    return 0.5 * quadratic * (quadratic / beta) + (abs_residual - quadratic)
 
 
 def smooth_l1_gradient(pred: np.ndarray, target: np.ndarray, *, beta: float) -> dict[str, np.ndarray]:
     """r/β where |r| < β, sign(r) elsewhere: the residual clipped to [-β, β], over β."""
-    return {"pred": np.clip(pred - target, -beta, beta) / beta}
+    with np.errstate(over="ignore"):
+        return {"pred": np.clip(pred - target, -beta, beta) / beta}
 
 
 def log_cosh(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -60,13 +64,15 @@ def quantile(pred: np.ndarray, target: np.ndarray, *, alpha: float) -> np.ndarra
     Under-prediction (y > ŷ) costs α per unit, over-prediction 1 - α: minimised by the
     α-quantile. pred, target: [N] or [N, D] -> same shape.
     """
-    residual = target - pred  # y - ŷ: scikit-learn's and LightGBM's sign convention
-    return np.maximum(alpha * residual, (alpha - 1.0) * residual)
+    # r = y - ŷ (scikit-learn's and LightGBM's sign convention) as k·h, k = 2 where y - ŷ overflows
+    half, halves = residual_halves(target, pred)
+    with np.errstate(over="ignore"):
+        return np.maximum(alpha * half, (alpha - 1.0) * half) * halves
 
 
 def quantile_gradient(pred: np.ndarray, target: np.ndarray, *, alpha: float) -> dict[str, np.ndarray]:
     """-α where y > ŷ, 1 - α where y < ŷ, 0 at y = ŷ (a subgradient, as mae's)."""
-    residual = target - pred
+    residual = residual_halves(target, pred)[0]
     slope = np.where(residual > 0, -alpha, 1.0 - alpha)
     return {"pred": slope * np.abs(np.sign(residual))}  # |sign r|: 0 at r = 0, NaN stays NaN
 
@@ -76,7 +82,7 @@ def sample_smooth_l1(rng, n, params):
 
 
 def sample_log_cosh(rng, n, params):
-    return _residual_pair(rng, rng.uniform(0.0, 6.0, n))
+    return residual_pair(rng, rng.uniform(0.0, 6.0, n))
 
 
 

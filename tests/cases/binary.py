@@ -22,7 +22,9 @@ def xlogy(coefficient, value):
 
 
 def binary_cross_entropy(prob, label):
-    return -(xlogy(label, prob) + xlogy(1 - label, 1 - prob))
+    """-[y·log p + (1-y)·log(1-p)], log(1-p) as log1p(-p): 1 - 1e-300 is 1 in 50 digits."""
+    mp = mpmath()
+    return -(xlogy(label, prob) + (0 if label == 1 else (1 - label) * mp.log1p(-prob)))
 
 
 def bce_slope(prob, label):

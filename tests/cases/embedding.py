@@ -88,7 +88,7 @@ def infonce_extremes():
                      {"temperature": tau, "positive_idx": positive})
              for tau in (1.0, 0.07, 0.01, 1e-6) for positive in (0, 1, 3)]
     cases += [Extreme(f"norms {scale:g}, temperature 0.07", {"query": query * scale, "keys": keys * scale},
-                      {"temperature": 0.07, "positive_idx": 3}) for scale in (1e-160, 1e-300, 1e100)]
+                      {"temperature": 0.07, "positive_idx": 3}) for scale in (1e-160, 1e-300, 1e100, 1e160, 1e300)]
     return tuple(cases)
 
 
