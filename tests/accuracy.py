@@ -14,6 +14,7 @@ reduction="none")``. Errors:
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import sys
 from dataclasses import dataclass
@@ -73,16 +74,15 @@ def value_error(ours: float, exact) -> float:
 
 
 def gradient_error(ours: np.ndarray, exact: list) -> float:
-    mp = mpmath()
+    """Normwise, against the exact numbers rounded to float64 (their rounding adds at most 2^-53 to the error)."""
     rounded = np.array([float(e) for e in exact])
     overflow = np.isinf(rounded)
     if np.any(ours[overflow] != rounded[overflow]) or not np.all(np.isfinite(ours[~overflow])):
         return math.inf
-    kept = [(o, e) for o, e, over in zip(ours.tolist(), exact, overflow, strict=True) if not over]
-    if not kept:
+    if np.all(overflow):
         return 0.0
-    scale = max(max(abs(e) for _, e in kept), SMALLEST_NORMAL)
-    return float(max(abs(mp.mpf(o) - e) for o, e in kept) / scale)
+    scale = max(float(np.max(np.abs(rounded[~overflow]))), SMALLEST_NORMAL)
+    return float(np.max(np.abs(ours[~overflow] - rounded[~overflow]))) / scale
 
 
 def sample_errors(values, gradients: dict[str, np.ndarray], exact: Exact) -> np.ndarray:
@@ -108,6 +108,45 @@ def ours(case: LossCase, extreme: Extreme):
     return result.value, result.gradients
 
 
+def theirs(case: LossCase, extreme: Extreme):
+    """torch's per-sample values and gradients (autograd of their sum) from the record's torch equivalent."""
+    import torch
+
+    spec = get_loss(case.name)
+    tensors = {name: torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64,
+                                  requires_grad=name in spec.differentiable_inputs)
+               for name, array in extreme.inputs.items()}
+    values = case.torch(torch, tensors, spec.resolve_params(extreme.params), "none")
+    values.sum().backward()
+    gradients = {name: (tensors[name].grad if tensors[name].grad is not None else torch.zeros_like(tensors[name]))
+                 for name in spec.differentiable_inputs}
+    return values.detach().numpy(), {name: grad.numpy() for name, grad in gradients.items()}
+
+
+@dataclass(frozen=True)
+class TorchLoses:
+    """A sample where torch misses the tolerance that losscli meets."""
+
+    where: str
+    field: str
+    ours: float
+    torch: float
+
+
+def torch_comparison(case: LossCase, extreme: Extreme, exact: Exact, our_errors: np.ndarray):
+    """(samples where losscli is less accurate than torch beyond the tolerance, samples where torch loses digits)."""
+    their_errors = sample_errors(*theirs(case, extreme), exact)
+    worse, torch_loses = [], []
+    for index, ours_error in np.ndenumerate(our_errors):
+        for field, tolerance in (("value", case.value_tolerance), ("gradient", case.gradient_tolerance)):
+            mine, torch_error = getattr(ours_error, field), getattr(their_errors[index], field)
+            if mine > max(torch_error, tolerance):
+                worse.append(TorchLoses(describe_sample(extreme, index), field, mine, torch_error))
+            elif torch_error > tolerance:
+                torch_loses.append(TorchLoses(describe_sample(extreme, index), field, mine, torch_error))
+    return worse, torch_loses
+
+
 def worst(errors: np.ndarray, field: str) -> tuple[float, tuple]:
     """The largest error of ``field`` and the index of its sample."""
     flat_errors = [(getattr(error, field), index) for index, error in np.ndenumerate(errors)]
@@ -119,25 +158,33 @@ def describe_sample(extreme: Extreme, index) -> str:
     return f"{extreme.label} {extreme.params or ''} sample {index}: " + ", ".join(p[:120] for p in parts)
 
 
-def measure(case: LossCase) -> dict[str, tuple[float, str]]:
-    """The worst value and gradient error of losscli over the case's extreme table, and where."""
-    result = {"value": (0.0, ""), "gradient": (0.0, "")}
+def measure(case: LossCase, with_torch: bool = False) -> dict:
+    """The worst value and gradient error of losscli over the case's extreme table and where, and
+    (with_torch) the samples where torch loses digits."""
+    result = {"value": (0.0, ""), "gradient": (0.0, ""), "torch loses": []}
     for extreme in case.extremes():
-        errors = sample_errors(*ours(case, extreme), exact_samples(case, extreme))
-        for field in result:
+        exact = exact_samples(case, extreme)
+        errors = sample_errors(*ours(case, extreme), exact)
+        for field in ("value", "gradient"):
             error, index = worst(errors, field)
             if error > result[field][0] or not result[field][1]:
                 result[field] = (error, describe_sample(extreme, index))
+        if with_torch and case.torch is not None and extreme.torch:
+            result["torch loses"] += torch_comparison(case, extreme, exact, errors)[1]
     return result
 
 
 def main(names: list[str]) -> None:
-    print(f"{'loss':<24}{'worst value error':>20}{'worst gradient error':>22}")
+    with_torch = importlib.util.find_spec("torch") is not None
+    print(f"{'loss':<24}{'worst value error':>20}{'worst gradient error':>22}{'samples torch loses':>22}")
     details = []
     for name in names or list(CASES):
-        result = measure(CASES[name])
-        print(f"{name:<24}{result['value'][0]:>20.2e}{result['gradient'][0]:>22.2e}", flush=True)
+        result = measure(CASES[name], with_torch)
+        print(f"{name:<24}{result['value'][0]:>20.2e}{result['gradient'][0]:>22.2e}"
+              f"{len(result['torch loses']):>22}", flush=True)
         details.append(f"{name}: value at {result['value'][1]}\n{name}: gradient at {result['gradient'][1]}")
+        details += [f"{name}: torch's {loss.field} error {loss.torch:.2e} (ours {loss.ours:.2e}) at {loss.where}"
+                    for loss in result["torch loses"]]
     print("\n" + "\n".join(details))
 
 

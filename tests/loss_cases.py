@@ -25,11 +25,17 @@ GRADIENT_TOLERANCE = 1e-12
 
 @dataclass(frozen=True)
 class Extreme:
-    """Inputs (one array per input, any number of samples) and parameters for the accuracy table."""
+    """Inputs (one array per input, any number of samples) and parameters for the accuracy table.
+
+    torch=False where losscli's documented convention and torch's differ on purpose (the probability
+    clip, the gradient at a clamped variance): torch is not measured there. slow: the 50-digit
+    reference takes seconds (a vocabulary of 50,000), so the case runs with the slow tests.
+    """
 
     label: str
     inputs: dict[str, np.ndarray]
     params: dict[str, Any] = field(default_factory=dict)
+    torch: bool = True
     slow: bool = False
 
 
@@ -43,7 +49,8 @@ class LossCase:
     (rmse, perplexity) it is the value reported per sample, T(ℓ), and its gradient.
     extremes() -> the accuracy table. torch(torch, tensors, params, reduction) -> torch's loss (the
     per-sample values for reduction "none"); torch_native says whether that is torch's own loss
-    function rather than the formula written in torch ops.
+    function (or torchvision's) rather than the formula written in torch ops.
+    variants: non-default parameters the generic tests (references, gradients, torch) also run.
     """
 
     name: str
@@ -53,6 +60,7 @@ class LossCase:
     torch: Callable[..., Any] | None = None
     torch_native: bool = False
     variants: tuple[dict[str, Any], ...] = ()
+    torch_variants: tuple[dict[str, Any], ...] | None = None  # the variants torch can express (None: all)
     may_be_negative: bool = False
     zero_at_target: bool = True
     symmetric: bool = False

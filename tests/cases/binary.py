@@ -55,9 +55,23 @@ def exact_bce_logits(logits, target, *, pos_weight=(1.0,)):
     return value, {"logits": (1 - target) * sigmoid(logits) - weight * target * sigmoid(-logits)}
 
 
+def torch_bce(torch, t, params, reduction):
+    return torch.nn.functional.binary_cross_entropy(t["pred"], t["target"], reduction=reduction)
+
+
+def torch_bce_logits(torch, t, params, reduction):
+    pos_weight = params["pos_weight"]
+    weight = torch.tensor(pos_weight, dtype=torch.float64) if pos_weight else None
+    return torch.nn.functional.binary_cross_entropy_with_logits(t["logits"], t["target"], pos_weight=weight,
+                                                                reduction=reduction)
+
+
 def bce_extremes():
-    return tuple(Extreme(f"probabilities 0 to 1, eps = {eps:g}", grid(pred=PROBABILITIES, target=LABELS),
-                         {"eps": eps}) for eps in (1e-15, 1e-7, 0.0))
+    # torch clamps log p at -100 instead of clipping p: compared only inside [eps, 1 - eps]
+    inside = tuple(p for p in PROBABILITIES if 1e-15 <= p <= 1.0 - 1e-15)
+    return (*(Extreme(f"probabilities 0 to 1, eps = {eps:g}", grid(pred=PROBABILITIES, target=LABELS),
+                      {"eps": eps}, torch=False) for eps in (1e-15, 1e-7, 0.0)),
+            Extreme("probabilities inside the clip", grid(pred=inside, target=LABELS)))
 
 
 def bce_logits_extremes():
@@ -67,6 +81,8 @@ def bce_logits_extremes():
 
 
 CASES = (
-    LossCase("bce", exact=exact_bce, extremes=bce_extremes, variants=({"eps": 0.1}, {"eps": 1e-7})),
-    LossCase("bce_logits", exact=exact_bce_logits, extremes=bce_logits_extremes, variants=({"pos_weight": 2.5},)),
+    LossCase("bce", exact=exact_bce, extremes=bce_extremes, variants=({"eps": 0.1}, {"eps": 1e-7}), torch=torch_bce,
+             torch_native=True, torch_variants=({"eps": 1e-7},)),
+    LossCase("bce_logits", exact=exact_bce_logits, extremes=bce_logits_extremes, variants=({"pos_weight": 2.5},),
+             torch=torch_bce_logits, torch_native=True),
 )

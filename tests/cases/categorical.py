@@ -9,6 +9,7 @@ from loss_cases import Extreme, LossCase
 from .binary import clipped, xlogy
 from .exact import Softmax, mpmath
 from .tables import LOGITS, rows
+from .torch_ops import class_weight, is_class_ids, reduce
 
 CLASS_WEIGHT = (0.5, 2.0, 1.0)
 
@@ -37,9 +38,14 @@ def exact_softmax_cross_entropy(logits, target, *, smoothing=0, weight=None, ign
     mp = mpmath()
     softmax = Softmax(logits)
     shares = target_row(target, len(logits), smoothing=smoothing, weight=weight, ignore_index=ignore_index)
-    total = mp.fsum(shares)
+    total = mp.fsum(a for a in shares if a)
     value = -mp.fsum(a * softmax.log_prob(c) for c, a in enumerate(shares) if a)
-    gradient = [softmax.prob(c) * total - a for c, a in enumerate(shares)]
+    # entries with the same score and share have the same gradient (a vocabulary of 50,000 has few distinct ones)
+    distinct = {}
+    for c, a in enumerate(shares):
+        if (logits[c], a) not in distinct:
+            distinct[logits[c], a] = softmax.prob(c) * total - a
+    gradient = [distinct[logits[c], a] for c, a in enumerate(shares)]
     top = softmax.argmax
     gradient[top] = mp.fsum(a for c, a in enumerate(shares) if c != top) - total * softmax.complement(top)
     return value, {"logits": gradient}
@@ -52,6 +58,33 @@ def exact_kl_div(log_pred, target, *, log_target):
         return value, {"log_pred": [-mp.exp(t) for t in target]}
     value = mp.fsum(xlogy(y, y) - y * x for x, y in zip(log_pred, target, strict=True))
     return value, {"log_pred": [-y for y in target]}
+
+
+# --- torch -------------------------------------------------------------------------------------
+
+def torch_cross_entropy(torch, t, params, reduction):
+    """nll_loss of log p for class ids; -Σ_c w_c·y_c·log p_c for probability rows (mean over N)."""
+    pred, target, weight = t["pred"], t["target"], class_weight(torch, params)
+    if is_class_ids(pred, target):
+        return torch.nn.functional.nll_loss(torch.log(pred), target.long(), weight=weight,
+                                            ignore_index=params["ignore_index"], reduction=reduction)
+    weights = weight if weight is not None else torch.ones(pred.shape[-1], dtype=torch.float64)
+    return reduce(-(weights * target * torch.log(pred)).sum(dim=-1), reduction)
+
+
+def torch_softmax_cross_entropy(torch, t, params, reduction):
+    logits, target = t["logits"], t["target"]
+    options = {"weight": class_weight(torch, params), "label_smoothing": params["smoothing"], "reduction": reduction}
+    if is_class_ids(logits, target):
+        return torch.nn.functional.cross_entropy(logits, target.long(), ignore_index=params["ignore_index"], **options)
+    return torch.nn.functional.cross_entropy(logits, target, **options)
+
+
+def torch_kl_div(torch, t, params, reduction):
+    """kl_div per row: 'batchmean' for the mean, the row sums of 'none' per sample."""
+    values = torch.nn.functional.kl_div(t["log_pred"], t["target"], reduction="none", log_target=params["log_target"])
+    per_row = values.sum(dim=-1)
+    return reduce(per_row, reduction)
 
 
 # --- extreme tables -------------------------------------------------------------------------
@@ -82,7 +115,7 @@ def softmax_ce_extremes(default_smoothing=0.0):
                          {"smoothing": default_smoothing, "ignore_index": 5}))
     vocab_logits, vocab_target = vocabulary_rows()
     cases.append(Extreme("vocabulary of 50,000", {"logits": vocab_logits, "target": vocab_target},
-                         {"smoothing": default_smoothing}))
+                         {"smoothing": default_smoothing}, slow=True))
     return tuple(cases)
 
 
@@ -93,10 +126,14 @@ PROBABILITY_ROWS = rows([1 - 2.0**-53, 1e-300, 2.0**-53], [1e-300, 0.5, 0.5], [0
 def cross_entropy_extremes():
     pred, target = np.repeat(PROBABILITY_ROWS, 3, axis=0), np.tile(rows(0.0, 1.0, 2.0), len(PROBABILITY_ROWS))
     soft = np.tile(rows([0.0, 1.0, 0.0], [1e-300, 1 - 2.0**-53, 2.0**-53], [0.2, 0.3, 0.5]), (len(PROBABILITY_ROWS), 1))
-    return tuple(Extreme(f"probabilities 1e-300 to 1, {kind}, eps {eps:g}, weight {w}",
-                         {"pred": pred, "target": targets}, {"eps": eps, "weight": w})
-                 for kind, targets in (("class ids", target), ("probability rows", soft))
-                 for eps in (1e-15, 1e-7) for w in (None, CLASS_WEIGHT))
+    # torch takes log p unclipped: compared only on rows inside [eps, 1 - eps]
+    inside = rows([0.3, 0.5, 0.2], [1e-15, 0.5, 0.5 - 1e-15], [1e-8, 1 - 2e-8, 1e-8])
+    return (*(Extreme(f"probabilities 1e-300 to 1, {kind}, eps {eps:g}, weight {w}",
+                      {"pred": pred, "target": targets}, {"eps": eps, "weight": w}, torch=False)
+              for kind, targets in (("class ids", target), ("probability rows", soft))
+              for eps in (1e-15, 1e-7) for w in (None, CLASS_WEIGHT)),
+            Extreme("probabilities inside the clip", {"pred": np.repeat(inside, 3, axis=0),
+                                                      "target": np.tile(rows(0.0, 1.0, 2.0), len(inside))}))
 
 
 def kl_extremes():
@@ -115,15 +152,16 @@ def kl_extremes():
 
 
 CASES = (
-    LossCase("cross_entropy", exact=exact_cross_entropy, extremes=cross_entropy_extremes,
-             variants=({"weight": (0.5, 1.0, 2.0, 3.0, 0.25), "ignore_index": 0},)),
+    LossCase("cross_entropy", exact=exact_cross_entropy, extremes=cross_entropy_extremes, torch=torch_cross_entropy,
+             torch_native=True, variants=({"weight": (0.5, 1.0, 2.0, 3.0, 0.25), "ignore_index": 0},)),
     LossCase("softmax_cross_entropy", exact=exact_softmax_cross_entropy, extremes=softmax_ce_extremes,
-             shift_invariant=True,
+             shift_invariant=True, torch=torch_softmax_cross_entropy, torch_native=True,
              variants=({"smoothing": 0.2},
                        {"weight": (0.5, 1.0, 2.0, 3.0, 0.25), "ignore_index": 1, "smoothing": 0.2})),
     LossCase("label_smoothing", exact=exact_softmax_cross_entropy, extremes=lambda: softmax_ce_extremes(0.1),
-             shift_invariant=True,
+             shift_invariant=True, torch=torch_softmax_cross_entropy, torch_native=True,
              variants=({"smoothing": 0.3}, {"smoothing": 1.0},
                        {"weight": (2.0, 1.0, 0.0, 1.0, 4.0), "ignore_index": 3})),
-    LossCase("kl_div", exact=exact_kl_div, extremes=kl_extremes, variants=({"log_target": True},)),
+    LossCase("kl_div", exact=exact_kl_div, extremes=kl_extremes, variants=({"log_target": True},), torch=torch_kl_div,
+             torch_native=True),
 )

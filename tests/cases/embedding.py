@@ -8,6 +8,7 @@ from loss_cases import Extreme, LossCase
 from .exact import Softmax, dot, mpmath, norm
 from .margin import pair_rows
 from .tables import rows
+from .torch_ops import reduce
 
 
 def _difference(first, second):
@@ -48,6 +49,26 @@ def exact_infonce(query, keys, *, temperature, positive_idx):
     return -softmax.log_prob(positive_idx), {"query": grad_query, "keys": grad_keys}
 
 
+def torch_contrastive(torch, t, params, reduction):
+    """The formula (label 1 = same class) in torch ops: torch has no contrastive loss."""
+    distance = torch.nn.functional.pairwise_distance(t["x1"], t["x2"], p=2.0, eps=0.0)
+    labels = t["labels"]
+    hinge = torch.clamp(params["margin"] - distance, min=0.0)
+    return reduce(0.5 * labels * distance**2 + 0.5 * (1 - labels) * hinge**2, reduction)
+
+
+def torch_triplet(torch, t, params, reduction):
+    return torch.nn.functional.triplet_margin_loss(t["anchor"], t["positive"], t["negative"], margin=params["margin"],
+                                                   p=2, eps=0.0, reduction=reduction)
+
+
+def torch_infonce(torch, t, params, reduction):
+    """cross_entropy of the similarities q·k/τ with the positive's index."""
+    similarities = torch.einsum("nd,nkd->nk", t["query"], t["keys"]) / params["temperature"]
+    positive = torch.full((similarities.shape[0],), params["positive_idx"], dtype=torch.long)
+    return torch.nn.functional.cross_entropy(similarities, positive, reduction=reduction)
+
+
 SCALES = (1.0, 1e-160, 1e160, 1e-300, 1e300)
 
 
@@ -73,7 +94,7 @@ def triplet_extremes():
         for margin in (0.2, 1e-300, 5.0):
             cases.append(Extreme(f"norms {scale:g}, margin {margin:g}·norm",
                                  {"anchor": anchor, "positive": positive, "negative": negative},
-                                 {"margin": margin * scale}))
+                                 {"margin": margin * scale}, torch=margin * scale > 0))  # torch rejects margin 0
     # d(a, p) - d(a, n) + m at 0 and a few ulps from it
     for margin in (1.0 - 2.0**-52, 1.0, 1.0 + 2.0**-52):
         cases.append(Extreme(f"hinge at margin {margin!r}", {"anchor": rows([0.0, 0.0]), "positive": rows([3.0, 4.0]),
@@ -93,8 +114,10 @@ def infonce_extremes():
 
 
 CASES = (
-    LossCase("contrastive", exact=exact_contrastive, extremes=contrastive_extremes, variants=({"margin": 2.0},)),
-    LossCase("triplet", exact=exact_triplet, extremes=triplet_extremes, variants=({"margin": 1.0},)),
-    LossCase("infonce", exact=exact_infonce, extremes=infonce_extremes,
+    LossCase("contrastive", exact=exact_contrastive, extremes=contrastive_extremes, variants=({"margin": 2.0},),
+             torch=torch_contrastive),
+    LossCase("triplet", exact=exact_triplet, extremes=triplet_extremes, variants=({"margin": 1.0},),
+             torch=torch_triplet, torch_native=True),
+    LossCase("infonce", exact=exact_infonce, extremes=infonce_extremes, torch=torch_infonce, torch_native=True,
              variants=({"positive_idx": 2, "temperature": 0.5}, {"temperature": 1.0}, {"temperature": 0.01})),
 )

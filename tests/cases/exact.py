@@ -12,6 +12,7 @@ mpmath is imported lazily: the naive references and the rest of the suite do not
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections import Counter
 
@@ -27,10 +28,17 @@ def mpmath():
 
 def to_mp(value):
     """A float64 array or number as mpf numbers (nested lists for arrays), exactly."""
-    mp = mpmath()
     if np.ndim(value) == 0:
-        return mp.mpf(float(value))
-    return [to_mp(item) for item in np.asarray(value, dtype=np.float64)]
+        return _exactly(float(value))
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 1:
+        return [_exactly(item) for item in array.tolist()]
+    return [to_mp(item) for item in array]
+
+
+@functools.lru_cache(maxsize=4096)
+def _exactly(number: float):
+    return mpmath().mpf(number)  # exact at any working precision: a float64 has 53 bits
 
 
 def sign(value):

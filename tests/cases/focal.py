@@ -7,6 +7,7 @@ from loss_cases import Extreme, LossCase
 from .binary import LABELS, bce_slope, binary_cross_entropy, clipped
 from .exact import Softmax, log_sigmoid, mpmath, sigmoid
 from .tables import PROBABILITIES, SIGNED_LOGITS, grid, rows
+from .torch_ops import reduce
 
 GAMMAS = (0.0, 0.5, 2.0, 3.0)
 
@@ -49,11 +50,47 @@ def exact_softmax_focal(logits, target, *, alpha, gamma):
     return -alpha_y * _power(miss, gamma) * log_p_t, {"logits": gradient}
 
 
+def torchvision_sigmoid_focal_loss(torch, logits, targets, alpha, gamma):
+    """torchvision.ops.sigmoid_focal_loss's published formula (reduction "none") in torch ops."""
+    p = torch.sigmoid(logits)
+    ce_loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
+    return loss
+
+
+def torch_focal(torch, t, params, reduction):
+    """torchvision's focal loss at the logit log(p / (1 - p)) of the probability."""
+    logits = torch.log(t["pred"]) - torch.log1p(-t["pred"])
+    return reduce(torchvision_sigmoid_focal_loss(torch, logits, t["target"], params["alpha"], params["gamma"]),
+                  reduction)
+
+
+def torch_focal_logits(torch, t, params, reduction):
+    return reduce(torchvision_sigmoid_focal_loss(torch, t["logits"], t["target"], params["alpha"], params["gamma"]),
+                  reduction)
+
+
+def torch_softmax_focal(torch, t, params, reduction):
+    """-α_y·(1 - p_t)^γ·log p_t in torch ops (torch has no multi-class focal loss)."""
+    target = t["target"].long()
+    log_p_t = torch.log_softmax(t["logits"], dim=-1).gather(-1, target[:, None])[:, 0]
+    alpha = params["alpha"]
+    alpha_y = 1.0 if not alpha else (alpha[0] if len(alpha) == 1 else torch.tensor(alpha, dtype=torch.float64)[target])
+    return reduce(-alpha_y * (1 - torch.exp(log_p_t)) ** params["gamma"] * log_p_t, reduction)
+
+
 def focal_extremes():
     table = grid(pred=PROBABILITIES, target=LABELS)
-    return tuple(Extreme(f"probabilities 0 to 1, gamma {gamma:g}, eps {eps:g}", table,
-                         {"gamma": gamma, "eps": eps, "alpha": 0.25})
-                 for gamma in GAMMAS for eps in (1e-15, 1e-7))
+    # torch's formula sees the unclipped p: compared only inside [eps, 1 - eps]
+    inside = grid(pred=tuple(p for p in PROBABILITIES if 1e-7 <= p <= 1.0 - 1e-7), target=LABELS)
+    return (*(Extreme(f"probabilities 0 to 1, gamma {gamma:g}, eps {eps:g}", table,
+                      {"gamma": gamma, "eps": eps, "alpha": 0.25}, torch=False)
+              for gamma in GAMMAS for eps in (1e-15, 1e-7)),
+            *(Extreme(f"probabilities inside the clip, gamma {gamma:g}", inside, {"gamma": gamma, "eps": 1e-7})
+              for gamma in GAMMAS))
 
 
 def focal_logits_extremes():
@@ -72,10 +109,10 @@ def softmax_focal_extremes():
 
 
 CASES = (
-    LossCase("focal", exact=exact_focal, extremes=focal_extremes,
+    LossCase("focal", exact=exact_focal, extremes=focal_extremes, torch=torch_focal,
              variants=({"gamma": 0.5}, {"gamma": 3.0, "alpha": 0.7}, {"gamma": 0.0})),
-    LossCase("focal_logits", exact=exact_focal_logits, extremes=focal_logits_extremes,
-             variants=({"alpha": -1.0, "gamma": 0.5}, {"alpha": 0.7, "gamma": 3.0})),
-    LossCase("softmax_focal", exact=exact_softmax_focal, extremes=softmax_focal_extremes,
+    LossCase("focal_logits", exact=exact_focal_logits, extremes=focal_logits_extremes, torch=torch_focal_logits,
+             torch_native=True, variants=({"alpha": -1.0, "gamma": 0.5}, {"alpha": 0.7, "gamma": 3.0})),
+    LossCase("softmax_focal", exact=exact_softmax_focal, extremes=softmax_focal_extremes, torch=torch_softmax_focal,
              variants=({"alpha": (0.25, 0.5, 1.0, 2.0, 0.75), "gamma": 1.5}, {"alpha": 0.25, "gamma": 0.5})),
 )

@@ -9,6 +9,7 @@ from loss_cases import Extreme, LossCase
 
 from .exact import mpmath
 from .tables import LARGEST, ULP, around, grid, residual_pairs
+from .torch_ops import reduce
 
 
 def exact_poisson_nll(pred, target, *, log_input, full, eps):
@@ -47,6 +48,31 @@ def exact_tweedie(pred, target, *, power):
         else:
             value = 2 * (y ** (2 - p) / ((1 - p) * (2 - p)) - y * mu ** (1 - p) / (1 - p) + mu ** (2 - p) / (2 - p))
         return +value, {"pred": slope}
+
+
+# --- torch -------------------------------------------------------------------------------------
+
+def torch_poisson_nll(torch, t, params, reduction):
+    return torch.nn.functional.poisson_nll_loss(t["pred"], t["target"], log_input=params["log_input"],
+                                                full=params["full"], eps=params["eps"], reduction=reduction)
+
+
+def torch_gaussian_nll(torch, t, params, reduction):
+    return torch.nn.functional.gaussian_nll_loss(t["pred"], t["target"], t["var"], full=params["full"],
+                                                 eps=params["eps"], reduction=reduction)
+
+
+def torch_tweedie(torch, t, params, reduction):
+    """The deviance's textbook formula in torch ops (torch has no Tweedie loss)."""
+    mu, y, power = t["pred"], t["target"], params["power"]
+    if power == 1.0:
+        deviance = 2 * (torch.xlogy(y, y) - torch.xlogy(y, mu) - y + mu)
+    elif power == 2.0:
+        deviance = 2 * (torch.log(mu / y) + y / mu - 1)
+    else:
+        deviance = 2 * (torch.clamp(y, min=0) ** (2 - power) / ((1 - power) * (2 - power))
+                        - y * mu ** (1 - power) / (1 - power) + mu ** (2 - power) / (2 - power))
+    return reduce(deviance, reduction)
 
 
 # --- extreme tables -------------------------------------------------------------------------
@@ -88,7 +114,9 @@ def gaussian_extremes():
     for full in (False, True):
         for var in VARIANCES:
             inputs = {**pairs, "var": np.full(pairs["pred"].shape, var)}
-            cases.append(Extreme(f"residual table, var = {var:g}, full={full}", inputs, {"full": full}))
+            # below eps the var gradient is 0 (the clamped loss's); torch passes ½(1/eps - r²/eps²) through
+            cases.append(Extreme(f"residual table, var = {var:g}, full={full}", inputs, {"full": full},
+                                 torch=var >= 1e-6))
     return tuple(cases)
 
 
@@ -110,10 +138,11 @@ def tweedie_extremes():
 
 CASES = (
     LossCase("poisson_nll", exact=exact_poisson_nll, extremes=poisson_extremes, may_be_negative=True,
-             zero_at_target=False,
+             zero_at_target=False, torch=torch_poisson_nll, torch_native=True,
              variants=({"log_input": False}, {"full": True}, {"log_input": False, "full": True, "eps": 1e-3})),
     LossCase("gaussian_nll", exact=exact_gaussian_nll, extremes=gaussian_extremes, may_be_negative=True,
-             zero_at_target=False, variants=({"full": True}, {"eps": 0.05})),
-    LossCase("tweedie", exact=exact_tweedie, extremes=tweedie_extremes,
+             zero_at_target=False, variants=({"full": True}, {"eps": 0.05}), torch=torch_gaussian_nll,
+             torch_native=True),
+    LossCase("tweedie", exact=exact_tweedie, extremes=tweedie_extremes, torch=torch_tweedie,
              variants=({"power": 1.0}, {"power": 1.2}, {"power": 1.9}, {"power": 2.0})),
 )

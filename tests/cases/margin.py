@@ -7,6 +7,7 @@ from loss_cases import Extreme, LossCase
 
 from .exact import dot, mpmath
 from .tables import LARGEST, ULP, around, grid, rows, signed
+from .torch_ops import reduce
 
 COSINE_EPS = 1e-12  # torch's EPSILON in cosine_embedding_loss, added to both squared norms
 
@@ -40,6 +41,23 @@ def exact_cosine(x1, x2, labels, *, margin):
     grad1 = [slope * (b / root - cos * a / squared1) for a, b in zip(x1, x2, strict=True)]
     grad2 = [slope * (a / root - cos * b / squared2) for a, b in zip(x1, x2, strict=True)]
     return value, {"x1": grad1, "x2": grad2}
+
+
+def _torch_hinge(power):
+    def loss(torch, t, params, reduction):
+        """2·multi_margin_loss of the scores [0, x] with class (y+1)/2: max(0, 1 - y·x)^p / 2 per row."""
+        scores, label = t["scores"], torch.where(t["target"] == 0, -1.0, t["target"])
+        two_class = torch.stack([torch.zeros_like(scores.reshape(-1)), scores.reshape(-1)], dim=1)
+        classes = ((label.reshape(-1) + 1) / 2).long()
+        per_row = 2 * torch.nn.functional.multi_margin_loss(two_class, classes, p=power, reduction="none")
+        return reduce(per_row.reshape(scores.shape), reduction)
+
+    return loss
+
+
+def torch_cosine(torch, t, params, reduction):
+    return torch.nn.functional.cosine_embedding_loss(t["x1"], t["x2"], t["labels"], margin=params["margin"],
+                                                     reduction=reduction)
 
 
 def hinge_extremes():
@@ -76,7 +94,9 @@ def cosine_extremes():
 
 
 CASES = (
-    LossCase("hinge", exact=exact_hinge, extremes=hinge_extremes),
-    LossCase("squared_hinge", exact=exact_squared_hinge, extremes=hinge_extremes),
-    LossCase("cosine", exact=exact_cosine, extremes=cosine_extremes, variants=({"margin": 0.5}, {"margin": -0.4})),
+    LossCase("hinge", exact=exact_hinge, extremes=hinge_extremes, torch=_torch_hinge(1), torch_native=True),
+    LossCase("squared_hinge", exact=exact_squared_hinge, extremes=hinge_extremes, torch=_torch_hinge(2),
+             torch_native=True),
+    LossCase("cosine", exact=exact_cosine, extremes=cosine_extremes, variants=({"margin": 0.5}, {"margin": -0.4}),
+             torch=torch_cosine, torch_native=True),
 )

@@ -8,6 +8,7 @@ from loss_cases import Extreme, LossCase
 
 from .exact import mpmath, sign
 from .tables import HALF_ULP, LARGEST, ULP, around, grid, residual_pairs, signed
+from .torch_ops import reduce
 
 MAPE_EPS = sys.float_info.epsilon  # scikit-learn's floor under |y|: 2^-52
 
@@ -48,6 +49,33 @@ def exact_mape(pred, target):
     return abs(residual) / floor, {"pred": sign(residual) / floor}
 
 
+# --- torch -------------------------------------------------------------------------------------
+
+def torch_mse(torch, t, params, reduction):
+    return torch.nn.functional.mse_loss(t["pred"], t["target"], reduction=reduction)
+
+
+def torch_mae(torch, t, params, reduction):
+    return torch.nn.functional.l1_loss(t["pred"], t["target"], reduction=reduction)
+
+
+def torch_huber(torch, t, params, reduction):
+    return torch.nn.functional.huber_loss(t["pred"], t["target"], reduction=reduction, delta=params["delta"])
+
+
+def torch_rmse(torch, t, params, reduction):
+    """sqrt of mse_loss (per element: sqrt of each squared error)."""
+    return torch.sqrt(torch.nn.functional.mse_loss(t["pred"], t["target"], reduction=reduction))
+
+
+def torch_msle(torch, t, params, reduction):
+    return reduce((torch.log1p(t["pred"]) - torch.log1p(t["target"])) ** 2, reduction)
+
+
+def torch_mape(torch, t, params, reduction):
+    return reduce(torch.abs(t["pred"] - t["target"]) / torch.clamp(torch.abs(t["target"]), min=MAPE_EPS), reduction)
+
+
 # --- extreme tables -------------------------------------------------------------------------
 
 def residual_table(params=None):
@@ -82,11 +110,11 @@ def mape_extremes():
 
 
 CASES = (
-    LossCase("mse", exact=exact_mse, extremes=residual_table, symmetric=True),
-    LossCase("mae", exact=exact_mae, extremes=residual_table, symmetric=True),
+    LossCase("mse", exact=exact_mse, extremes=residual_table, symmetric=True, torch=torch_mse, torch_native=True),
+    LossCase("mae", exact=exact_mae, extremes=residual_table, symmetric=True, torch=torch_mae, torch_native=True),
     LossCase("huber", exact=exact_huber, extremes=huber_extremes, symmetric=True,
-             variants=({"delta": 0.5}, {"delta": 3.0})),
-    LossCase("rmse", exact=exact_rmse, extremes=residual_table, symmetric=True),
-    LossCase("msle", exact=exact_msle, extremes=msle_extremes),
-    LossCase("mape", exact=exact_mape, extremes=mape_extremes),
+             variants=({"delta": 0.5}, {"delta": 3.0}), torch=torch_huber, torch_native=True),
+    LossCase("rmse", exact=exact_rmse, extremes=residual_table, symmetric=True, torch=torch_rmse),
+    LossCase("msle", exact=exact_msle, extremes=msle_extremes, torch=torch_msle),
+    LossCase("mape", exact=exact_mape, extremes=mape_extremes, torch=torch_mape),
 )

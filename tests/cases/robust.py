@@ -6,6 +6,7 @@ from loss_cases import Extreme, LossCase
 
 from .exact import mpmath, sign
 from .tables import around, grid, residual_pairs, signed
+from .torch_ops import reduce
 
 
 def exact_smooth_l1(pred, target, *, beta):
@@ -31,6 +32,19 @@ def exact_quantile(pred, target, *, alpha):
     return value, {"pred": slope}
 
 
+def torch_smooth_l1(torch, t, params, reduction):
+    return torch.nn.functional.smooth_l1_loss(t["pred"], t["target"], beta=params["beta"], reduction=reduction)
+
+
+def torch_log_cosh(torch, t, params, reduction):
+    return reduce(torch.log(torch.cosh(t["pred"] - t["target"])), reduction)
+
+
+def torch_quantile(torch, t, params, reduction):
+    residual, alpha = t["target"] - t["pred"], params["alpha"]
+    return reduce(torch.maximum(alpha * residual, (alpha - 1) * residual), reduction)
+
+
 def smooth_l1_extremes():
     cases = []
     for beta in (1.0, 1e-160, 1e-300, 1e100):
@@ -54,8 +68,8 @@ def quantile_extremes():
 
 CASES = (
     LossCase("smooth_l1", exact=exact_smooth_l1, extremes=smooth_l1_extremes, symmetric=True,
-             variants=({"beta": 0.3}, {"beta": 4.0})),
-    LossCase("log_cosh", exact=exact_log_cosh, extremes=log_cosh_extremes, symmetric=True),
+             variants=({"beta": 0.3}, {"beta": 4.0}), torch=torch_smooth_l1, torch_native=True),
+    LossCase("log_cosh", exact=exact_log_cosh, extremes=log_cosh_extremes, symmetric=True, torch=torch_log_cosh),
     LossCase("quantile", exact=exact_quantile, extremes=quantile_extremes,
-             variants=({"alpha": 0.1}, {"alpha": 0.95})),
+             variants=({"alpha": 0.1}, {"alpha": 0.95}), torch=torch_quantile),
 )
