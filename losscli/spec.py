@@ -186,6 +186,8 @@ class LossSpec:
     input). sample(rng, n, params) returns valid random inputs with n rows, away from kinks and
     clipping. denominator(*inputs, **params), when given, returns what each sample adds to the
     mean's denominator (class weights of the targets, 0 for ignored ones); the default is 1.
+    accurate_range, where the loss has a limit, says in one line where float64 stops carrying
+    its value or gradient to the last digit (tests/test_accuracy.py holds it to that elsewhere).
     """
 
     name: str
@@ -208,6 +210,7 @@ class LossSpec:
     denominator: Callable[..., np.ndarray] | None = None
     torch_equivalent: str | None = None
     example_files: tuple[str, ...] = ()
+    accurate_range: str = ""
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -149,6 +149,12 @@ def test_every_spec_is_documented(spec):
         assert get_loss(spec.logits_alternative).name == spec.logits_alternative
 
 
+@by_spec
+def test_accurate_range_is_one_line(spec):
+    # describe prints it as one line: "exp overflows above ...: inf, as is the truth"
+    assert "\n" not in spec.accurate_range and len(spec.accurate_range) <= 160, spec.name
+
+
 def test_contrastive_documents_its_label_convention():
     notes = get_loss("contrastive").notes + get_loss("contrastive").inputs[2].help
     assert "1 = same class" in notes

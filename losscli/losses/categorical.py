@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
 from ._numerics import is_class_ids, log_softmax, softmax, softmax_times_total_minus
-from .classification import EPS_PARAM, given
+from .classification import CLIPPED_RANGE, EPS_PARAM, given
 
 CLASS_TARGETS = InputSpec("target", (("N",), ("N", "C")), Domain.CLASS_TARGET, False,
                           "class ids [N] or one-hot / probability rows [N, C]")
@@ -168,7 +168,7 @@ CROSS_ENTROPY = LossSpec(
     when_to_use="Single-label multi-class classification when the model outputs probabilities.",
     output_activation="softmax", logits_alternative="softmax_cross_entropy",
     torch_equivalent="torch.nn.functional.nll_loss(log(p), weight=w, ignore_index=i)",
-    notes=OPTIONS_NOTE,
+    notes=OPTIONS_NOTE, accurate_range=CLIPPED_RANGE,
 )
 
 SOFTMAX_CROSS_ENTROPY = LossSpec(
@@ -220,6 +220,8 @@ KL_DIV = LossSpec(
     torch_equivalent="torch.nn.functional.kl_div(log_q, y, reduction='batchmean', log_target=...)",
     notes="The per-sample loss is one row's KL divergence, so the mean is torch's reduction 'batchmean' (the true "
           "KL per sample); torch's default 'mean' divides by N·C instead. The input is log q, not q.",
+    accurate_range="where q equals y to float precision, KL (~1e-17) keeps only absolute accuracy: it is the "
+                   "rounding of log q itself",
 )
 
 SPECS = (CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY, LABEL_SMOOTHING, KL_DIV)

@@ -15,6 +15,8 @@ from ._numerics import binary_cross_entropy_logits, sigmoid
 
 EPS_PARAM = ParamSpec("eps", 1e-15, "probabilities are clipped to [eps, 1 - eps] before the log",
                       low=0.0, high=0.5, high_inclusive=False)
+CLIPPED_RANGE = ("full precision for p in [eps, 1 - eps]; outside it, the value and gradient at the clip (the "
+                 "documented convention)")
 BINARY_LABELS = InputSpec("target", (("...",),), Domain.LABEL, False,
                           "labels in [0, 1], same shape as pred (0/1, or soft labels)")
 
@@ -103,6 +105,7 @@ BCE = LossSpec(
     output_activation="sigmoid", logits_alternative="bce_logits",
     torch_equivalent="torch.nn.functional.binary_cross_entropy",
     notes="Predictions must be probabilities; for raw scores use bce_logits, which is also more stable.",
+    accurate_range=CLIPPED_RANGE,
 )
 
 BCE_LOGITS = LossSpec(

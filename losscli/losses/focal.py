@@ -22,6 +22,7 @@ from ._numerics import (
 from .categorical import sample_class_logits
 from .classification import (
     BINARY_LABELS,
+    CLIPPED_RANGE,
     EPS_PARAM,
     bce,
     bce_gradient,
@@ -147,6 +148,7 @@ FOCAL = LossSpec(
     output_activation="sigmoid", logits_alternative="focal_logits",
     torch_equivalent="torchvision.ops.sigmoid_focal_loss at logits log(p / (1 - p))",
     notes="With γ = 0 and α = 0.5 focal is half of BCE. Soft labels use BCE(p, y) in place of -log p_t.",
+    accurate_range=CLIPPED_RANGE,
 )
 
 FOCAL_LOGITS = LossSpec(

@@ -120,7 +120,7 @@ def gaussian_nll(pred: np.ndarray, target: np.ndarray, var: np.ndarray, *, full:
     # 1e20 though r² overflows, and r = 3.6e308 against v = 1.8e308 costs 3.6e308·2 / 2, not inf
     half, halves = residual_halves(pred, target)
     with np.errstate(over="ignore"):
-        loss = 0.5 * np.log(clamped) + half * (half / clamped) * (0.5 * halves**2)
+        loss = 0.5 * np.log(clamped) + 0.5 * half * (half / clamped) * halves**2
     return loss + HALF_LOG_2PI if full else loss
 
 
@@ -130,7 +130,8 @@ def gaussian_nll_gradient(pred, target, var, *, full: bool, eps: float) -> dict[
     half, halves = residual_halves(pred, target)
     with np.errstate(over="ignore"):
         scaled_residual = half / clamped * halves
-        var_gradient = np.where(var < eps, 0.0, 0.5 * (1.0 / clamped - scaled_residual**2))
+        # ½/v - (½·s)·s: finite wherever ½s² is
+        var_gradient = np.where(var < eps, 0.0, 0.5 / clamped - 0.5 * scaled_residual * scaled_residual)
     return {"pred": scaled_residual, "var": var_gradient}
 
 
@@ -233,6 +234,8 @@ POISSON_NLL = LossSpec(
     torch_equivalent="torch.nn.functional.poisson_nll_loss",
     notes="Without full the loss omits log(y!) and can be negative; full adds Stirling's approximation for "
           "y > 1 (0 for y <= 1), as torch. A log-rate above ~709.8 overflows exp: the loss is inf.",
+    accurate_range="log_input: inf above a log-rate of 709.78, as is the truth; as ŷ -> log y the gradient e^ŷ - y "
+                   "keeps 4e-17·y absolute (not relative) accuracy",
 )
 
 GAUSSIAN_NLL = LossSpec(

@@ -142,6 +142,7 @@ SQUARED_HINGE = LossSpec(
     output_activation="none (raw scores)",
     torch_equivalent="2·torch.nn.functional.multi_margin_loss(stack([0, x], 1), (y+1)/2, p=2)",
     notes="Labels 0/1 are read as -1/+1.",
+    accurate_range="inf beyond 1 - y·x = 1.3e154, as is the truth",
 )
 
 COSINE = LossSpec(
@@ -162,6 +163,8 @@ COSINE = LossSpec(
     notes="Norms as torch: |x|² + 1e-12 under the square root, so a zero vector has cosine 0; cos is clipped to "
           "[-1, 1] against rounding (torch does not clip: at most 2.2e-16 apart). Label 0 is read as "
           "-1 (dissimilar), so contrastive's 0/1 pair labels work; torch gives label 0 a loss of 0 instead.",
+    accurate_range="cos carries ~1e-16 absolute error: 1 - cos of nearly parallel pairs and cos - m near the margin "
+                   "are accurate to that, not relatively",
 )
 
 SPECS = (HINGE, SQUARED_HINGE, COSINE)

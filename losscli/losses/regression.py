@@ -52,9 +52,11 @@ def huber(pred: np.ndarray, target: np.ndarray, *, delta: float) -> np.ndarray:
     """
     # a = k·h with k = 2 where ŷ - y overflows: δ·|a| may still be finite for a small δ
     half, halves = residual_halves(pred, target)
-    quadratic = np.minimum(np.abs(half), delta / halves)  # min(|a|, δ) / k
+    inner = np.minimum(np.abs(half), delta / halves)  # min(|a|, δ) / k
+    quadratic = inner * halves  # min(|a|, δ): exact, k is 1 or 2
     with np.errstate(over="ignore"):
-        return 0.5 * (quadratic * halves) ** 2 + delta * (np.abs(half) - quadratic) * halves
+        # (½q)·q: finite wherever ½q² is (q² alone overflows for δ > 1.3e154)
+        return 0.5 * quadratic * quadratic + delta * (np.abs(half) - inner) * halves
 
 
 def huber_gradient(pred: np.ndarray, target: np.ndarray, *, delta: float) -> dict[str, np.ndarray]:
@@ -175,6 +177,7 @@ MSE = LossSpec(
     when_to_use="Regression where large errors should cost quadratically more; estimates the mean; "
                 "sensitive to outliers (Gaussian noise assumption).",
     output_activation="none (linear)", torch_equivalent="torch.nn.functional.mse_loss",
+    accurate_range="(ŷ - y)² is inf beyond |ŷ - y| = 1.3e154, as is the truth, and subnormal below 1.5e-154",
 )
 
 MAE = LossSpec(
@@ -215,6 +218,8 @@ RMSE = LossSpec(
     output_activation="none (linear)",
     notes="Only mean (sqrt of the weighted mean squared error, scikit-learn's root_mean_squared_error) and "
           "none make sense: with none each element's value is sqrt((ŷ - y)²) = |ŷ - y|, its absolute error.",
+    accurate_range="per element (none) exact at any residual; the mean of squares is a float64: inf once a "
+                   "|ŷ - y| > 1.3e154, digits lost when all are < 1.5e-154",
 )
 
 MSLE = LossSpec(

@@ -108,6 +108,7 @@ PERPLEXITY = LossSpec(
     output_activation="none (softmax over the vocabulary inside the loss)",
     notes="Only mean (exp of the mean NLL) and none (exp of each token's NLL) make sense: a sum has no "
           "perplexity. Cross-entropy of 4.0 nats is a perplexity of about 54.6. " + LM_NOTE,
+    accurate_range="inf once the mean NLL exceeds 709.78 (a perplexity above 1.8e308), as is the truth",
 )
 
 SPECS = (LM_NLL, PERPLEXITY)

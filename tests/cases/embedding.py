@@ -79,6 +79,10 @@ def contrastive_extremes():
         for label in (1.0, 0.0, 0.3):
             cases.append(Extreme(f"norms {scale:g}, label {label:g}",
                                  {"x1": x1, "x2": x2, "labels": np.full(len(x1), label)}, {"margin": 2.0 * scale}))
+    # ½d² finite though d² overflows (d = 1.5e154 to 1.8e154), and beyond
+    cases.append(Extreme("distances where d² overflows", {"x1": rows([0.0, 0.0], [0.0, 0.0], [0.0, 0.0]),
+                                                         "x2": rows([1.5e154, 0.0], [1.8e154, 0.0], [1e155, 0.0]),
+                                                         "labels": rows(1.0, 1.0, 0.5)}, {"margin": 1e155}))
     # distances at the margin: |x1 - x2| = 5 (3-4-5) against margins 5 and its neighbours
     for margin in (5.0 * (1 - 2.0**-52), 5.0, 5.0 * (1 + 2.0**-52)):
         cases.append(Extreme(f"distance at margin {margin!r}", {"x1": rows([0.0, 0.0]), "x2": rows([3.0, 4.0]),

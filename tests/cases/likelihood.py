@@ -110,7 +110,9 @@ VARIANCES = (1.0, 0.0, 1e-300, *around(1e-6), 1e300, LARGEST)
 
 def gaussian_extremes():
     pairs = residual_pairs()
-    cases = []
+    # ½r²/v finite though r·(r/v) is not
+    cases = [Extreme("½r²/v just below 1.8e308", {"pred": np.array([2.5e154, 1.8e154]), "target": np.zeros(2),
+                                                  "var": np.array([2.0, 1.0])}, {"full": False})]
     for full in (False, True):
         for var in VARIANCES:
             inputs = {**pairs, "var": np.full(pairs["pred"].shape, var)}

@@ -84,7 +84,7 @@ def residual_table(params=None):
 
 def huber_extremes():
     cases = list(residual_table())
-    for delta in (1.0, 1e-200, 1e-10, 1e200):
+    for delta in (1.0, 1e-200, 1e-10, 1.5e154, 1e200):  # ½δ² of 1.5e154 is finite, δ² is not
         switch = grid(pred=signed(around(delta)) + signed(around(delta, 1e-15)), target=(0.0,))
         cases.append(Extreme(f"|r| at delta = {delta:g}", switch, {"delta": delta}))
         cases.append(Extreme(f"residual table, delta = {delta:g}", residual_pairs(), {"delta": delta}))
