@@ -188,6 +188,8 @@ class LossSpec:
     mean's denominator (class weights of the targets, 0 for ignored ones); the default is 1.
     accurate_range, where the loss has a limit, says in one line where float64 stops carrying
     its value or gradient to the last digit (tests/test_accuracy.py holds it to that elsewhere).
+    irls: a loss of the residual ŷ - y alone with g(r)/r >= 0 non-increasing in |r|, the condition
+    under which iteratively reweighted least squares minimises it (losscli.fit).
     """
 
     name: str
@@ -211,6 +213,7 @@ class LossSpec:
     torch_equivalent: str | None = None
     example_files: tuple[str, ...] = ()
     accurate_range: str = ""
+    irls: bool = False
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ loop over :data:`CASES`; adding a loss means adding its spec and one record in t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,10 @@ class LossCase:
     per-sample values for reduction "none"); torch_native says whether that is torch's own loss
     function (or torchvision's) rather than the formula written in torch ops.
     variants: non-default parameters the generic tests (references, gradients, torch) also run.
+    Properties (tests/test_properties.py): every per-sample value is >= min_value (-inf for NLLs without
+    their constants); a regression loss is 0 with a 0 gradient at ŷ = y (zero_at_target) and depends on
+    |ŷ - y| only (symmetric); shift_invariant: adding a constant to the logits changes nothing;
+    real-valued inputs are drawn within ±real_bound.
     """
 
     name: str
@@ -61,10 +66,11 @@ class LossCase:
     torch_native: bool = False
     variants: tuple[dict[str, Any], ...] = ()
     torch_variants: tuple[dict[str, Any], ...] | None = None  # the variants torch can express (None: all)
-    may_be_negative: bool = False
+    min_value: float = 0.0
     zero_at_target: bool = True
     symmetric: bool = False
     shift_invariant: bool = False
+    real_bound: float = 1e3
     value_tolerance: float = VALUE_TOLERANCE
     gradient_tolerance: float = GRADIENT_TOLERANCE
 
@@ -94,3 +100,35 @@ def case_of(spec) -> LossCase:
 def registered() -> list:
     """Every registered spec, for parametrize (ids are the loss names)."""
     return list(losscli.LOSSES)
+
+
+# --- helpers shared by the per-family test modules ------------------------------------------
+
+def sample(loss, seed: int, params=None, rows: int = 8):
+    """(inputs, resolved parameters) from the loss's own generator, seeded."""
+    spec = losscli.get_loss(loss)
+    resolved = spec.resolve_params(params)
+    return spec.sample(np.random.default_rng(seed), rows, resolved), resolved
+
+
+def assert_finite(result) -> None:
+    assert np.all(np.isfinite(result.value)), f"{result.spec.name}: value {result.value}"
+    for name, grad in result.gradients.items():
+        assert np.all(np.isfinite(grad)), f"{result.spec.name}: non-finite gradient for {name}"
+
+
+def compute_quietly(*args, **kwargs):
+    """compute() with every warning (numpy's overflow, divide and invalid included) turned into an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return losscli.compute(*args, **kwargs)
+
+
+def specs_with(predicate) -> list:
+    """The registered specs for which predicate(spec) holds (for parametrize; ids are the loss names)."""
+    return [pytest.param(spec, id=spec.name) for spec in losscli.LOSSES if predicate(spec)]
+
+
+def has_input(domain):
+    """A predicate: the spec has an input of ``domain``."""
+    return lambda spec: any(item.domain is domain for item in spec.inputs)

@@ -86,7 +86,9 @@ def _labels(rng, n):
 
 
 def sample_probabilities(rng, n, params):
-    return {"pred": rng.uniform(0.05, 0.95, n), "target": _labels(rng, n)}
+    # inside [eps, 1 - eps] with a margin (0.05 for the default eps), away from the clip
+    low = params["eps"] + 0.1 * (0.5 - params["eps"])
+    return {"pred": rng.uniform(low, 1.0 - low, n), "target": _labels(rng, n)}
 
 
 def sample_bce_logits(rng, n, params):

@@ -170,7 +170,7 @@ def sample_mape(rng, n, params):
 
 
 MSE = LossSpec(
-    name="mse", aliases=("l2", "mean_squared_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="mse", aliases=("l2", "mean_squared_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mse,
     formula="(ŷ - y)²", gradient_formula="∂/∂ŷ = 2(ŷ - y)",
@@ -181,7 +181,7 @@ MSE = LossSpec(
 )
 
 MAE = LossSpec(
-    name="mae", aliases=("l1", "mean_absolute_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="mae", aliases=("l1", "mean_absolute_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=mae, gradient=mae_gradient, sample=sample_mae,
     formula="|ŷ - y|", gradient_formula="∂/∂ŷ = sign(ŷ - y)  (0 at ŷ = y)",
@@ -191,7 +191,7 @@ MAE = LossSpec(
 )
 
 HUBER = LossSpec(
-    name="huber", aliases=("huber_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="huber", aliases=("huber_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(ParamSpec("delta", 1.0, "residual size where the loss turns from quadratic to linear",
                       low=0.0, low_inclusive=False),),

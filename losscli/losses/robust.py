@@ -87,7 +87,7 @@ def sample_log_cosh(rng, n, params):
 
 
 SMOOTH_L1 = LossSpec(
-    name="smooth_l1", aliases=("smooth_l1_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="smooth_l1", aliases=("smooth_l1_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(ParamSpec("beta", 1.0, "residual size where the loss turns from quadratic to linear",
                       low=0.0, low_inclusive=False),),
@@ -102,7 +102,7 @@ SMOOTH_L1 = LossSpec(
 )
 
 LOG_COSH = LossSpec(
-    name="log_cosh", aliases=("logcosh",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="log_cosh", aliases=("logcosh",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=log_cosh, gradient=log_cosh_gradient, sample=sample_log_cosh,
     formula="log(cosh(ŷ - y))  (computed as |r| + softplus(-2|r|) - log 2 for large |r|)",
@@ -113,7 +113,7 @@ LOG_COSH = LossSpec(
 )
 
 QUANTILE = LossSpec(
-    name="quantile", aliases=("pinball", "quantile_loss", "mean_pinball_loss"), task=Task.REGRESSION,
+    irls=True, name="quantile", aliases=("pinball", "quantile_loss", "mean_pinball_loss"), task=Task.REGRESSION,
     inputs=(PRED, TARGET), example_files=OUTLIER_FILES,
     params=(ParamSpec("alpha", 0.5, "the quantile predicted: under-prediction costs alpha per unit, "
                       "over-prediction 1 - alpha", low=0.0, high=1.0),),

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import numpy as np
 from loss_cases import Extreme, LossCase
 
+from . import naive
 from .exact import log_sigmoid, mpmath, sigmoid
 from .tables import PROBABILITIES, SIGNED_LOGITS, grid
 
 LABELS = (0.0, 1.0, 0.3)
+
+
+def naive_bce(pred, target, *, eps: float) -> float:
+    return naive.mean(naive.binary_cross_entropy(naive.clip(p, eps), y) for p, y in naive.elements(pred, target))
+
+
+def naive_bce_logits(logits, target, *, pos_weight=()) -> float:
+    """torch's binary_cross_entropy_with_logits; pos_weight one value or one per column."""
+    logits = np.asarray(logits, dtype=np.float64)
+    columns = logits.shape[1] if logits.ndim == 2 else 1
+    given = list(pos_weight) if pos_weight is not None and len(pos_weight) else [1.0]
+    losses = []
+    for index, (x, y) in enumerate(naive.elements(logits, target)):
+        p_w = given[index % columns] if len(given) > 1 else given[0]
+        losses.append(-(p_w * y * naive.log_sigmoid(x) + (1.0 - y) * naive.log_sigmoid(-x)))
+    return naive.mean(losses)
 
 
 def clipped(pred, eps):
@@ -81,8 +99,8 @@ def bce_logits_extremes():
 
 
 CASES = (
-    LossCase("bce", exact=exact_bce, extremes=bce_extremes, variants=({"eps": 0.1}, {"eps": 1e-7}), torch=torch_bce,
-             torch_native=True, torch_variants=({"eps": 1e-7},)),
-    LossCase("bce_logits", exact=exact_bce_logits, extremes=bce_logits_extremes, variants=({"pos_weight": 2.5},),
-             torch=torch_bce_logits, torch_native=True),
+    LossCase("bce", naive=naive_bce, exact=exact_bce, extremes=bce_extremes, torch=torch_bce, torch_native=True,
+             variants=({"eps": 0.1}, {"eps": 1e-7}), torch_variants=({"eps": 1e-7},)),
+    LossCase("bce_logits", naive=naive_bce_logits, exact=exact_bce_logits, extremes=bce_logits_extremes,
+             torch=torch_bce_logits, torch_native=True, variants=({"pos_weight": 2.5},)),
 )

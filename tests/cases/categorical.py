@@ -3,15 +3,43 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from loss_cases import Extreme, LossCase
 
+from . import naive
 from .binary import clipped, xlogy
 from .exact import Softmax, mpmath
 from .tables import LOGITS, rows
 from .torch_ops import class_weight, is_class_ids, reduce
 
 CLASS_WEIGHT = (0.5, 2.0, 1.0)
+
+
+def naive_cross_entropy(pred, target, *, eps, weight=(), ignore_index=-100) -> float:
+    log_prob_rows = [[math.log(naive.clip(p, eps)) for p in row] for row in naive.rows_of(pred)]
+    return naive.class_weighted_mean(log_prob_rows, target, smoothing=0.0, weight=weight, ignore_index=ignore_index)
+
+
+def naive_softmax_cross_entropy(logits, target, *, smoothing=0.0, weight=(), ignore_index=-100) -> float:
+    log_prob_rows = [naive.log_softmax_row(row) for row in naive.rows_of(logits)]
+    return naive.class_weighted_mean(log_prob_rows, target, smoothing=smoothing, weight=weight,
+                                     ignore_index=ignore_index)
+
+
+def naive_kl_div(log_pred, target, *, log_target=False) -> float:
+    """torch.nn.functional.kl_div(reduction='batchmean'): Σ over all elements / rows."""
+    rows = []
+    for log_q, row in zip(naive.rows_of(log_pred), naive.rows_of(target), strict=True):
+        total = 0.0
+        for x, t in zip(log_q, row, strict=True):
+            if log_target:
+                total += math.exp(t) * (t - x)
+            elif t > 0:  # 0·log 0 = 0
+                total += t * (math.log(t) - x)
+        rows.append(total)
+    return naive.mean(rows)
 
 
 def target_row(target, num_classes, *, smoothing=0, weight=None, ignore_index=-100):
@@ -152,16 +180,19 @@ def kl_extremes():
 
 
 CASES = (
-    LossCase("cross_entropy", exact=exact_cross_entropy, extremes=cross_entropy_extremes, torch=torch_cross_entropy,
-             torch_native=True, variants=({"weight": (0.5, 1.0, 2.0, 3.0, 0.25), "ignore_index": 0},)),
-    LossCase("softmax_cross_entropy", exact=exact_softmax_cross_entropy, extremes=softmax_ce_extremes,
-             shift_invariant=True, torch=torch_softmax_cross_entropy, torch_native=True,
-             variants=({"smoothing": 0.2},
-                       {"weight": (0.5, 1.0, 2.0, 3.0, 0.25), "ignore_index": 1, "smoothing": 0.2})),
-    LossCase("label_smoothing", exact=exact_softmax_cross_entropy, extremes=lambda: softmax_ce_extremes(0.1),
-             shift_invariant=True, torch=torch_softmax_cross_entropy, torch_native=True,
+    LossCase("cross_entropy", naive=naive_cross_entropy, exact=exact_cross_entropy, extremes=cross_entropy_extremes,
+             torch=torch_cross_entropy, torch_native=True,
+             variants=({"weight": (0.5, 1.0, 2.0, 3.0, 0.25), "ignore_index": 0},)),
+    LossCase("softmax_cross_entropy", naive=naive_softmax_cross_entropy, exact=exact_softmax_cross_entropy,
+             extremes=softmax_ce_extremes, torch=torch_softmax_cross_entropy, torch_native=True, shift_invariant=True,
+             variants=({"smoothing": 0.2}, {"weight": (0.5, 1.0, 2.0, 3.0, 0.25), "ignore_index": 1,
+                                             "smoothing": 0.2})),
+    LossCase("label_smoothing", naive=naive_softmax_cross_entropy, exact=exact_softmax_cross_entropy,
+             extremes=lambda: softmax_ce_extremes(0.1), torch=torch_softmax_cross_entropy, torch_native=True,
+             shift_invariant=True,
              variants=({"smoothing": 0.3}, {"smoothing": 1.0},
                        {"weight": (2.0, 1.0, 0.0, 1.0, 4.0), "ignore_index": 3})),
-    LossCase("kl_div", exact=exact_kl_div, extremes=kl_extremes, variants=({"log_target": True},), torch=torch_kl_div,
-             torch_native=True),
+    # KL(y || q) >= 0 for q summing to 1; log-probabilities summing to 1 + 1e-16 after rounding give -1e-200
+    LossCase("kl_div", naive=naive_kl_div, exact=exact_kl_div, extremes=kl_extremes, torch=torch_kl_div,
+             torch_native=True, min_value=-1e-12, variants=({"log_target": True},)),
 )

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from loss_cases import Extreme, LossCase
 
+from . import naive
 from .exact import Softmax, dot, mpmath, norm
 from .margin import pair_rows
 from .tables import rows
 from .torch_ops import reduce
+
+
+def naive_contrastive(x1, x2, labels, *, margin: float) -> float:
+    """Label 1 = same class: ½d²; label 0 = different class: ½max(0, m - d)²."""
+    losses = []
+    for first, second, label in zip(naive.rows_of(x1), naive.rows_of(x2), naive.flat(labels), strict=True):
+        distance = naive.distance(first, second)
+        losses.append(label * 0.5 * distance**2 + (1.0 - label) * 0.5 * max(0.0, margin - distance) ** 2)
+    return naive.mean(losses)
+
+
+def naive_triplet(anchor, positive, negative, *, margin: float) -> float:
+    rows = zip(naive.rows_of(anchor), naive.rows_of(positive), naive.rows_of(negative), strict=True)
+    return naive.mean(max(0.0, naive.distance(a, p) - naive.distance(a, n) + margin) for a, p, n in rows)
+
+
+def naive_infonce(query, keys, *, temperature: float, positive_idx: int) -> float:
+    losses = []
+    for q, row_keys in zip(naive.rows_of(query), naive.rows_of(keys), strict=True):
+        scores = [math.fsum(a * b for a, b in zip(q, key, strict=True)) / temperature for key in row_keys]
+        losses.append(-naive.log_softmax_row(scores)[int(positive_idx)])
+    return naive.mean(losses)
 
 
 def _difference(first, second):
@@ -118,10 +143,11 @@ def infonce_extremes():
 
 
 CASES = (
-    LossCase("contrastive", exact=exact_contrastive, extremes=contrastive_extremes, variants=({"margin": 2.0},),
-             torch=torch_contrastive),
-    LossCase("triplet", exact=exact_triplet, extremes=triplet_extremes, variants=({"margin": 1.0},),
-             torch=torch_triplet, torch_native=True),
-    LossCase("infonce", exact=exact_infonce, extremes=infonce_extremes, torch=torch_infonce, torch_native=True,
+    LossCase("contrastive", naive=naive_contrastive, exact=exact_contrastive, extremes=contrastive_extremes,
+             torch=torch_contrastive, variants=({"margin": 2.0},)),
+    LossCase("triplet", naive=naive_triplet, exact=exact_triplet, extremes=triplet_extremes, torch=torch_triplet,
+             torch_native=True, variants=({"margin": 1.0},)),
+    LossCase("infonce", naive=naive_infonce, exact=exact_infonce, extremes=infonce_extremes, torch=torch_infonce,
+             torch_native=True,
              variants=({"positive_idx": 2, "temperature": 0.5}, {"temperature": 1.0}, {"temperature": 0.01})),
 )

@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import math
+
 from loss_cases import Extreme, LossCase
 
+from . import naive
 from .binary import LABELS, bce_slope, binary_cross_entropy, clipped
 from .exact import Softmax, log_sigmoid, mpmath, sigmoid
 from .tables import PROBABILITIES, SIGNED_LOGITS, grid, rows
 from .torch_ops import reduce
 
 GAMMAS = (0.0, 0.5, 2.0, 3.0)
+
+
+def naive_focal(pred, target, *, alpha: float, gamma: float, eps: float) -> float:
+    losses = []
+    for p, y in naive.elements(pred, target):
+        p = naive.clip(p, eps)
+        p_t = y * p + (1.0 - y) * (1.0 - p)  # p if y = 1, 1 - p if y = 0
+        alpha_t = y * alpha + (1.0 - y) * (1.0 - alpha)
+        # for 0/1 labels the cross-entropy term is -log p_t; soft labels use the full BCE
+        cross_entropy_term = -math.log(p_t) if y in (0.0, 1.0) else naive.binary_cross_entropy(p, y)
+        losses.append(alpha_t * (1.0 - p_t) ** gamma * cross_entropy_term)
+    return naive.mean(losses)
+
+
+def naive_focal_logits(logits, target, *, alpha, gamma) -> float:
+    """torchvision.ops.sigmoid_focal_loss, reduction 'mean'."""
+    losses = []
+    for x, y in naive.elements(logits, target):
+        p = math.exp(naive.log_sigmoid(x))
+        ce = -(y * naive.log_sigmoid(x) + (1.0 - y) * naive.log_sigmoid(-x))
+        p_t = p * y + (1.0 - p) * (1.0 - y)
+        loss = ce * (1.0 - p_t) ** gamma
+        if alpha >= 0:
+            loss *= alpha * y + (1.0 - alpha) * (1.0 - y)
+        losses.append(loss)
+    return naive.mean(losses)
+
+
+def naive_softmax_focal(logits, target, *, alpha=(), gamma) -> float:
+    losses = []
+    for row, label in zip(naive.rows_of(logits), naive.flat(target), strict=True):
+        label = int(label)
+        log_p_t = naive.log_softmax_row(row)[label]
+        alpha_y = 1.0 if alpha is None or len(alpha) == 0 else (alpha[0] if len(alpha) == 1 else alpha[label])
+        losses.append(-alpha_y * (1.0 - math.exp(log_p_t)) ** gamma * log_p_t)
+    return naive.mean(losses)
 
 
 def _power(base, exponent):
@@ -109,10 +148,12 @@ def softmax_focal_extremes():
 
 
 CASES = (
-    LossCase("focal", exact=exact_focal, extremes=focal_extremes, torch=torch_focal,
+    LossCase("focal", naive=naive_focal, exact=exact_focal, extremes=focal_extremes, torch=torch_focal,
              variants=({"gamma": 0.5}, {"gamma": 3.0, "alpha": 0.7}, {"gamma": 0.0})),
-    LossCase("focal_logits", exact=exact_focal_logits, extremes=focal_logits_extremes, torch=torch_focal_logits,
-             torch_native=True, variants=({"alpha": -1.0, "gamma": 0.5}, {"alpha": 0.7, "gamma": 3.0})),
-    LossCase("softmax_focal", exact=exact_softmax_focal, extremes=softmax_focal_extremes, torch=torch_softmax_focal,
+    LossCase("focal_logits", naive=naive_focal_logits, exact=exact_focal_logits, extremes=focal_logits_extremes,
+             torch=torch_focal_logits, torch_native=True,
+             variants=({"alpha": -1.0, "gamma": 0.5}, {"alpha": 0.7, "gamma": 3.0})),
+    LossCase("softmax_focal", naive=naive_softmax_focal, exact=exact_softmax_focal, extremes=softmax_focal_extremes,
+             torch=torch_softmax_focal,
              variants=({"alpha": (0.25, 0.5, 1.0, 2.0, 0.75), "gamma": 1.5}, {"alpha": 0.25, "gamma": 0.5})),
 )

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from loss_cases import Extreme, LossCase
 
+from . import naive
 from .exact import dot, mpmath
 from .tables import LARGEST, ULP, around, grid, rows, signed
 from .torch_ops import reduce
 
 COSINE_EPS = 1e-12  # torch's EPSILON in cosine_embedding_loss, added to both squared norms
+
+
+def naive_hinge(scores, target) -> float:
+    return naive.mean(max(0.0, 1.0 - naive.signed(y) * x) for x, y in naive.elements(scores, target))
+
+
+def naive_squared_hinge(scores, target) -> float:
+    return naive.mean(max(0.0, 1.0 - naive.signed(y) * x) ** 2 for x, y in naive.elements(scores, target))
+
+
+def naive_cosine(x1, x2, labels, *, margin) -> float:
+    """torch's cosine_embedding_loss (its eps included); label 0 is read as -1."""
+    losses = []
+    for first, second, label in zip(naive.rows_of(x1), naive.rows_of(x2), naive.flat(labels), strict=True):
+        dot_product = math.fsum(a * b for a, b in zip(first, second, strict=True))
+        norm1 = math.fsum(a * a for a in first) + COSINE_EPS
+        norm2 = math.fsum(b * b for b in second) + COSINE_EPS
+        cos = dot_product / math.sqrt(norm1 * norm2)
+        losses.append(1.0 - cos if naive.signed(label) == 1.0 else max(0.0, cos - margin))
+    return naive.mean(losses)
 
 
 def _signed(label):
@@ -94,9 +117,10 @@ def cosine_extremes():
 
 
 CASES = (
-    LossCase("hinge", exact=exact_hinge, extremes=hinge_extremes, torch=_torch_hinge(1), torch_native=True),
-    LossCase("squared_hinge", exact=exact_squared_hinge, extremes=hinge_extremes, torch=_torch_hinge(2),
+    LossCase("hinge", naive=naive_hinge, exact=exact_hinge, extremes=hinge_extremes, torch=_torch_hinge(1),
              torch_native=True),
-    LossCase("cosine", exact=exact_cosine, extremes=cosine_extremes, variants=({"margin": 0.5}, {"margin": -0.4}),
-             torch=torch_cosine, torch_native=True),
+    LossCase("squared_hinge", naive=naive_squared_hinge, exact=exact_squared_hinge, extremes=hinge_extremes,
+             torch=_torch_hinge(2), torch_native=True),
+    LossCase("cosine", naive=naive_cosine, exact=exact_cosine, extremes=cosine_extremes, torch=torch_cosine,
+             torch_native=True, variants=({"margin": 0.5}, {"margin": -0.4})),
 )

@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from loss_cases import Extreme, LossCase
 
 from .exact import mpmath, sign
+from .naive import elements, mean
 from .tables import HALF_ULP, LARGEST, ULP, around, grid, residual_pairs, signed
 from .torch_ops import reduce
 
 MAPE_EPS = sys.float_info.epsilon  # scikit-learn's floor under |y|: 2^-52
+
+
+# --- naive references ------------------------------------------------------------------------
+
+def naive_mse(pred, target) -> float:
+    return mean((p - t) ** 2 for p, t in elements(pred, target))
+
+
+def naive_mae(pred, target) -> float:
+    return mean(abs(p - t) for p, t in elements(pred, target))
+
+
+def naive_huber(pred, target, *, delta: float) -> float:
+    losses = []
+    for p, t in elements(pred, target):
+        residual = abs(p - t)
+        if residual <= delta:
+            losses.append(0.5 * residual**2)
+        else:
+            losses.append(delta * (residual - 0.5 * delta))
+    return mean(losses)
+
+
+def naive_rmse(pred, target) -> float:
+    return math.sqrt(naive_mse(pred, target))
+
+
+def naive_msle(pred, target) -> float:
+    return mean((math.log(1.0 + p) - math.log(1.0 + t)) ** 2 for p, t in elements(pred, target))
+
+
+def naive_mape(pred, target) -> float:
+    return mean(abs(t - p) / max(abs(t), MAPE_EPS) for p, t in elements(pred, target))
 
 
 # --- exact per-element references -------------------------------------------------------------
@@ -110,11 +145,13 @@ def mape_extremes():
 
 
 CASES = (
-    LossCase("mse", exact=exact_mse, extremes=residual_table, symmetric=True, torch=torch_mse, torch_native=True),
-    LossCase("mae", exact=exact_mae, extremes=residual_table, symmetric=True, torch=torch_mae, torch_native=True),
-    LossCase("huber", exact=exact_huber, extremes=huber_extremes, symmetric=True,
-             variants=({"delta": 0.5}, {"delta": 3.0}), torch=torch_huber, torch_native=True),
-    LossCase("rmse", exact=exact_rmse, extremes=residual_table, symmetric=True, torch=torch_rmse),
-    LossCase("msle", exact=exact_msle, extremes=msle_extremes, torch=torch_msle),
-    LossCase("mape", exact=exact_mape, extremes=mape_extremes, torch=torch_mape),
+    LossCase("mse", naive=naive_mse, exact=exact_mse, extremes=residual_table, symmetric=True,
+             torch=torch_mse, torch_native=True),
+    LossCase("mae", naive=naive_mae, exact=exact_mae, extremes=residual_table, symmetric=True,
+             torch=torch_mae, torch_native=True),
+    LossCase("huber", naive=naive_huber, exact=exact_huber, extremes=huber_extremes, symmetric=True,
+             torch=torch_huber, torch_native=True, variants=({"delta": 0.5}, {"delta": 3.0})),
+    LossCase("rmse", naive=naive_rmse, exact=exact_rmse, extremes=residual_table, symmetric=True, torch=torch_rmse),
+    LossCase("msle", naive=naive_msle, exact=exact_msle, extremes=msle_extremes, torch=torch_msle),
+    LossCase("mape", naive=naive_mape, exact=exact_mape, extremes=mape_extremes, torch=torch_mape),
 )
