@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
@@ -9,11 +10,16 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# demo: the package alone, as a user installs it; test: with the test extras.
+$(BASE): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $(BASE)
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,plot,dask]'
-	touch $(STAMP)
+	touch $(STAMP) $(BASE)
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(BIN)/losscli compute mse sample_data/outliers_pred.csv sample_data/outliers_target.csv
 
 lint: $(STAMP)

@@ -13,31 +13,21 @@ almost all of the loss but only a quarter of the gradient: every sample pulls wi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .engine import LossResult, compute, evaluate, gradient_factor, reduced_value
 from .errors import LossCliError, ParameterError
-from .groups import GroupValue, group_aggregates, group_values, merge_groups
-from .influence import (
-    DEFAULT_SHOWN_ROWS,
-    DEFAULT_TOP,
-    Influence,
-    InfluencePartial,
-    _contributions,
-    _gradient_squares,
-    influence,
-    row_contributions,
-    row_gradient_squares,
-)
-from .reduction import Aggregate
+from .groups import GroupValue
+from .influence import DEFAULT_SHOWN_ROWS, DEFAULT_TOP, Influence, InfluenceRequest
+from .inputs import Batch, InputPlan
 from .registry import get_loss
 from .spec import LossSpec
-from .stream import StreamResult
+from .stream import StreamReducer, StreamResult, reduce_batches
 from .summary import GradientStats
+from .validation import as_arrays
 
 # The seed's compare_mse_mae: three small errors and one gross outlier (row 3).
 OUTLIER_EXAMPLE = {"pred": np.array([1.5, 2.5, 3.5, 4.0]), "target": np.array([1.0, 2.0, 3.0, 100.0])}
@@ -45,15 +35,10 @@ OUTLIER_EXAMPLE = {"pred": np.array([1.5, 2.5, 3.5, 4.0]), "target": np.array([1
 
 @dataclass(frozen=True)
 class LossComparison:
-    """One loss evaluated on the shared inputs: the engine's result plus summaries.
+    """One loss reduced (mean) over the shared inputs: the reducer's result, with the gradient
+    statistics of every differentiable input and the influence."""
 
-    result: a :class:`LossResult` (local), or the :class:`StreamResult` of shards merged by the
-    Dask engine (no per-sample arrays then; value, params, aggregate and rows are common).
-    """
-
-    result: LossResult | StreamResult
-    gradient: dict[str, GradientStats]
-    influence: Influence
+    result: StreamResult
 
     @property
     def name(self) -> str:
@@ -67,8 +52,19 @@ class LossComparison:
     @property
     def rows(self) -> int:
         """Number of input rows."""
-        result = self.result
-        return result.rows if isinstance(result, StreamResult) else result.per_sample.shape[0]
+        return self.result.rows
+
+    @property
+    def gradient(self) -> dict[str, GradientStats]:
+        return self.result.gradients
+
+    @property
+    def influence(self) -> Influence:
+        return self.result.influence
+
+    @property
+    def groups(self) -> list[GroupValue] | None:
+        return self.result.groups
 
     @property
     def gradient_l2(self) -> float:
@@ -122,6 +118,8 @@ def route_params(specs: Sequence[LossSpec], params: Mapping[str, Any] | None) ->
         if dot and param not in {item.name for item in target.params}:
             valid = ", ".join(item.name for item in target.params) or "none"
             raise ParameterError(f"unknown parameter {param!r} for {target.name} (valid: {valid})")
+        if param in routed[target.name]:  # huber.delta and delta, say
+            raise ParameterError(f"-p {target.name}.{param} is given twice: give it once")
         routed[target.name][param] = value
     return routed
 
@@ -136,8 +134,8 @@ def _owner_by_prefix(specs, loss_name, key) -> LossSpec:
 
 def _owner_by_param(specs, param) -> LossSpec:
     owners = [spec for spec in specs if param in {item.name for item in spec.params}]
-    if len(owners) == 1:
-        return owners[0]
+    if len(owners) == 1 or len(specs) == 1:
+        return (owners or specs)[0]  # one loss: its own check names its valid parameters
     listed = ", ".join(spec.name for spec in specs)
     if not owners:
         raise ParameterError(f"unknown parameter {param!r}: none of {listed} takes it")
@@ -160,71 +158,27 @@ def resolve_losses(losses: Sequence[str | LossSpec]) -> list[LossSpec]:
     return specs
 
 
-@dataclass(frozen=True)
-class ComparePartial:
-    """One loss over consecutive rows, as partial aggregates that merge (shards on Dask workers):
-    the aggregate, unscaled gradient statistics per differentiable input (w·dℓ/dx; the mean's
-    factor is applied at the end), the influence, per-group aggregates, and the row count."""
-
-    aggregate: Aggregate
-    gradient: dict[str, GradientStats]
-    influence: InfluencePartial
-    total_loss: float
-    rows: int
-    groups: dict[str, Aggregate] | None = None
-
-    @classmethod
-    def of(cls, spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any], weights=None,
-           labels=None, keep: tuple[int | None, int | None] = (None, None)) -> ComparePartial:
-        """One batch of rows (params already resolved); ``keep`` from :func:`influence_keep`."""
-        evaluation = evaluate(spec, dict(arrays), params, weights)
-        per_sample, rows = evaluation.per_sample, evaluation.per_sample.shape[0]
-        gradients = evaluation.batch_gradients(spec, "mean")
-        spread = InfluencePartial.of(_contributions(per_sample, weights), _gradient_squares(gradients, rows), *keep)
-        groups = None
-        if labels is not None:
-            groups = group_aggregates(per_sample, evaluation.sample_weights, evaluation.denominators, labels)
-        return cls(evaluation.aggregate, {name: GradientStats.of(grad) for name, grad in gradients.items()}, spread,
-                   float(np.sum(per_sample)), rows, groups)
-
-    def merge(self, other: ComparePartial) -> ComparePartial:
-        """These rows followed by other's."""
-        from .stream import _shift_rows
-
-        gradient = {name: stats.merge(_shift_rows(other.gradient[name], self.rows))
-                    for name, stats in self.gradient.items()}
-        groups = other.groups if self.groups is None else self.groups
-        if self.groups is not None and other.groups is not None:
-            groups = merge_groups(self.groups, other.groups)
-        return ComparePartial(self.aggregate.merge(other.aggregate), gradient, self.influence.merge(other.influence),
-                              self.total_loss + other.total_loss, self.rows + other.rows, groups)
-
-    def finish(self, spec: LossSpec, params: Mapping[str, Any], top: float = DEFAULT_TOP,
-               shown: int = DEFAULT_SHOWN_ROWS) -> tuple[LossComparison, list[GroupValue] | None]:
-        """The comparison of the mean over every merged row, and its --group-by values (or None)."""
-        value = reduced_value(spec, self.aggregate, "mean")
-        factor = gradient_factor(spec, self.aggregate, "mean")
-        gradient = {name: stats.scaled(factor) for name, stats in self.gradient.items()}
-        groups = None if self.groups is None else group_values(spec, "mean", self.groups)
-        first = spec.differentiable_inputs[0]
-        result = StreamResult(spec, dict(params), "mean", value, self.aggregate, first, gradient[first], factor,
-                              self.total_loss, self.rows, 0, groups)
-        return LossComparison(result, gradient, self.influence.finish(top, shown)), groups
+def comparison_reducers(specs: Sequence[LossSpec], params: Sequence[Mapping[str, Any]],
+                        request: InfluenceRequest) -> list[StreamReducer]:
+    """One mean reducer per loss (resolved ``params`` in the same order), keeping every
+    differentiable input's gradient statistics and the influence."""
+    return [StreamReducer(spec, resolved, "mean", gradient_inputs=spec.differentiable_inputs, influence=request)
+            for spec, resolved in zip(specs, params, strict=True)]
 
 
-def compare_one(spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any] | None = None,
-                top: float = DEFAULT_TOP, weights=None, shown: int = DEFAULT_SHOWN_ROWS) -> LossComparison:
-    """Evaluate one loss (mean reduction) and summarise its gradient and influence."""
-    result = compute(spec, dict(arrays), params=params, weights=weights)
-    stats = {name: GradientStats.of(gradient) for name, gradient in result.gradients.items()}
-    spread = influence(row_contributions(result, weights), row_gradient_squares(result), top, shown)
-    return LossComparison(result, stats, spread)
+def compare_batches(specs: Sequence[LossSpec], params: Sequence[Mapping[str, Any]], batches: Iterable[Batch],
+                    request: InfluenceRequest) -> list[LossComparison]:
+    """Every loss over the same batches, read once: the local engine's compare."""
+    reducers = comparison_reducers(specs, params, request)
+    reduce_batches(batches, reducers)
+    return [LossComparison(reducer.result()) for reducer in reducers]
 
 
-def compare(losses: Sequence[str | LossSpec], inputs: Mapping[str, Any] | None = None, *,
+def compare(losses: Sequence[str | LossSpec], inputs: Mapping[str, Any] | InputPlan | None = None, *,
             params: Mapping[str, Any] | None = None, top: float = DEFAULT_TOP, weights=None,
             shown: int = DEFAULT_SHOWN_ROWS) -> list[LossComparison]:
-    """Evaluate every loss on the same ``inputs`` ({input name: array}).
+    """Evaluate every loss on the same inputs: {input name: array}, or an :class:`InputPlan`
+    streamed in batches (its weights and group labels included).
 
     ``params`` maps "loss.param" or an unambiguous plain "param" to a value. Without inputs the
     seed's outlier example is used (regression losses only).
@@ -234,11 +188,13 @@ def compare(losses: Sequence[str | LossSpec], inputs: Mapping[str, Any] | None =
     """
     specs = resolve_losses(losses)
     routed = route_params(specs, params)
-    if inputs is None:
-        inputs = _default_inputs(specs[0])
-    return [compare_one(spec, inputs, routed[spec.name], top, weights, shown) for spec in specs]
-
-
+    resolved = [spec.resolve_params(routed[spec.name]) for spec in specs]
+    if isinstance(inputs, InputPlan):
+        request = InfluenceRequest.for_rows(top, inputs.row_bound(), shown)
+        return compare_batches(specs, resolved, inputs.batches(), request)
+    arrays = as_arrays(specs[0], _default_inputs(specs[0]) if inputs is None else inputs)
+    batch = Batch(arrays, None if weights is None else np.asarray(weights, dtype=np.float64))
+    return compare_batches(specs, resolved, [batch], InfluenceRequest.for_rows(top, batch.rows, shown))
 def _default_inputs(spec: LossSpec) -> dict[str, np.ndarray]:
     if set(spec.input_names) != set(OUTLIER_EXAMPLE) or spec.task.value != "regression":
         raise LossCliError(f"no inputs given: the built-in outlier example (pred, target) suits regression "

@@ -134,11 +134,14 @@ def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
              nan_policy: str = "raise", gradient: bool = True) -> Evaluation:
     """Validate one batch of inputs and compute its per-sample losses, aggregate and gradients."""
     arrays, weights, kept = validate(spec, arrays, params, weights, nan_policy)
-    per_sample = spec.forward(*arrays.values(), **params)
-    sample_weights = broadcast_weights(weights, per_sample.shape)
-    denominators = spec.denominator(*arrays.values(), **params) if spec.denominator else None
-    aggregate = Aggregate.of(per_sample, sample_weights, denominators)
-    gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
+    # Where the true value overflows (a squared residual of 1e200), inf is the honest answer and
+    # is reported as a non-finite value, not as a NumPy warning on stderr.
+    with np.errstate(over="ignore", invalid="ignore"):
+        per_sample = spec.forward(*arrays.values(), **params)
+        sample_weights = broadcast_weights(weights, per_sample.shape)
+        denominators = spec.denominator(*arrays.values(), **params) if spec.denominator else None
+        aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor)
+        gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
     return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept, dict(params))
 
 

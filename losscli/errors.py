@@ -44,3 +44,29 @@ class InputError(LossCliError):
             where.append(f"column {self.column}")
         text = f"{', '.join(where)}: {self.message}" if where else self.message
         return f"{text} ({self.hint})" if self.hint else text
+
+
+def _counts_text(counts, unit: str) -> str:
+    return ", ".join(f"{role} has {count} {unit} ({path})" for role, path, count in counts)
+
+
+class RowCountError(InputError):
+    """Inputs whose row counts differ. ``counts``: (role, path, rows) per file; ``shard``:
+    (index, count) when the files are one shard of sharded inputs."""
+
+    def __init__(self, counts, shard: tuple[int, int] | None = None):
+        self.counts, self.shard = tuple(counts), shard
+        where = "" if shard is None else f" in shard {shard[0] + 1} of {shard[1]}"
+        super().__init__(f"row-count mismatch{where}: {_counts_text(self.counts, 'rows')}")
+
+    def in_shard(self, index: int, count: int) -> RowCountError:
+        return RowCountError(self.counts, (index, count))
+
+
+class ShardCountError(LossCliError):
+    """Sharded inputs whose numbers of shards differ: (role, path, shards) per input."""
+
+    def __init__(self, counts):
+        self.counts = tuple(counts)
+        super().__init__("shard-count mismatch: the i-th shard of each input goes together, but "
+                         + _counts_text(self.counts, "shards"))

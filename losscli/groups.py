@@ -13,10 +13,11 @@ import numpy as np
 
 from .engine import LossResult, reduced_value
 from .errors import InputError
-from .reduction import Aggregate
+from .reduction import Aggregate, ScaledSum, divisor_terms
 from .spec import LossSpec
 
 MISSING_LABEL = "(missing)"
+OVERALL_LABEL = "(all)"  # the row of every sample, after the groups
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,18 @@ class GroupValue:
 
 
 def label_text(label) -> str:
-    """A group label for display: integral floats lose their '.0', missing cells are '(missing)'."""
+    """A group label for display: integral floats lose their '.0', missing cells are '(missing)',
+    and a label that reads "(missing)" or "(all)" is quoted, so it is never taken for those rows."""
     if label is None or (isinstance(label, float) and np.isnan(label)):
         return MISSING_LABEL
     if isinstance(label, float) and label.is_integer():
         return str(int(label))
-    return str(label)
+    text = str(label)
+    return f"'{text}'" if text in (MISSING_LABEL, OVERALL_LABEL) else text
 
 
 def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
-                     denominators: np.ndarray | None, labels) -> dict[str, Aggregate]:
+                     denominators: np.ndarray | None, labels, divisor: str = "weights") -> dict[str, Aggregate]:
     """{label: Aggregate of its rows}, in order of first appearance. labels: one per row [N]."""
     labels = np.array([label_text(label) for label in labels], dtype=object)
     rows = per_sample.shape[0]
@@ -52,11 +55,22 @@ def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
     names, first, codes = np.unique(labels, return_index=True, return_inverse=True)
     ones = np.ones_like(per_sample)
     sums = np.bincount(codes, _row_totals(per_sample, sample_weights), names.size)
-    totals = np.bincount(codes, _row_totals(ones if denominators is None else denominators, sample_weights),
-                         names.size)
+    terms = divisor_terms(sample_weights, denominators, divisor)
+    totals = np.bincount(codes, _row_totals(ones if terms is None else terms, None), names.size)
     counts = np.bincount(codes, minlength=names.size) * (per_sample.size // max(rows, 1))
-    return {str(names[i]): Aggregate(float(sums[i]), float(totals[i]), int(counts[i]))
-            for i in np.argsort(first, kind="stable")}
+    return {str(names[i]): _group_aggregate(i, sums, totals, counts, codes, per_sample, sample_weights, denominators,
+                                            divisor) for i in np.argsort(first, kind="stable")}
+
+
+def _group_aggregate(index, sums, totals, counts, codes, per_sample, sample_weights, denominators,
+                     divisor) -> Aggregate:
+    """Group ``index``'s aggregate from the bincount sums; recomputed from its rows (sums that
+    cannot overflow) when a sum passed the largest double."""
+    if np.isfinite(sums[index]) and np.isfinite(totals[index]):
+        return Aggregate(ScaledSum(float(sums[index])), ScaledSum(float(totals[index])), int(counts[index]))
+    rows = np.flatnonzero(codes == index)
+    return Aggregate.of(per_sample[rows], None if sample_weights is None else sample_weights[rows],
+                        None if denominators is None else denominators[rows], divisor)
 
 
 def merge_groups(first: dict[str, Aggregate], second: dict[str, Aggregate]) -> dict[str, Aggregate]:
@@ -79,7 +93,8 @@ def groups_of(result: LossResult, labels) -> list[GroupValue]:
     labels = np.asarray(labels, dtype=object)
     if result.kept_rows is not None and labels.shape[0] == result.kept_rows.shape[0]:
         labels = labels[result.kept_rows]
-    aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels)
+    aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels,
+                                  result.spec.mean_divisor)
     return group_values(result.spec, result.reduction, aggregates)
 
 

@@ -9,8 +9,9 @@ One line per run::
      "inputs": {"pred": {"path": "preds.csv", "bytes": 24, "mtime": "2025-01-01T00:00:00Z"}, ...}}
 
 ``bytes`` and ``mtime`` are null for stdin and URLs; a directory or glob adds ``files`` and sums
-the bytes of its files (mtime of the newest). NaN and infinite values are written as the strings
-"nan", "inf", "-inf", as in ``--format json``. No printing here: the CLI renders :func:`trend`.
+the bytes of its files (mtime of the newest). A NaN or infinite value is written as null with
+"value_nonfinite": "nan" | "inf" | "-inf", as in ``--format json``; ``label`` is kept when given.
+No printing here: the CLI renders :func:`trend`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from datetime import datetime, timezone
 
 from . import __version__
 from .errors import LossCliError
+from .io.writers import append_line
+from .render.common import json_ready
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -31,30 +34,19 @@ NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 def append_log(path: str, report: dict) -> dict:
     """Append one run (the report dict of `losscli compute`) to the log at ``path``; return the record.
 
-    The line is written by one ``os.write`` on an ``O_APPEND`` descriptor, so concurrent writers
-    do not interleave and a crash leaves the file without the line, never with half of it.
+    The line is appended whole or not at all (see :func:`losscli.io.append_line`).
     """
-    if not isinstance(report["value"], numbers.Real):
-        raise LossCliError("--log records one value per run: use --reduction mean or sum, not none")
     record = log_record(report)
-    text = json.dumps(_json_safe(record), allow_nan=False, ensure_ascii=False, default=_json_scalar)
-    line = (text + "\n").encode("utf-8")
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise LossCliError(f"cannot write the log {path}: {error.strerror}") from None
-    try:
-        size = os.fstat(descriptor).st_size
-        if size and os.pread(descriptor, 1, size - 1) != b"\n":
-            line = b"\n" + line  # a line cut short by someone else stays on its own line
-        written = os.write(descriptor, line)
-    except OSError as error:
-        raise LossCliError(f"cannot write the log {path}: {error.strerror}") from None
-    finally:
-        os.close(descriptor)
-    if written != len(line):
-        raise LossCliError(f"cannot write the log {path}: wrote {written} of {len(line)} bytes (disk full?)")
+    append_line(path, encode_record(record))
     return record
+
+
+def encode_record(record: dict) -> bytes:
+    """One history record as a strict JSON line (a non-finite value as null + value_nonfinite)."""
+    if not isinstance(record["value"], numbers.Real):
+        raise LossCliError("--log records one value per run: use --reduction mean or sum, not none")
+    text = json.dumps(json_ready(record), allow_nan=False, ensure_ascii=False, default=_json_scalar)
+    return (text + "\n").encode("utf-8")
 
 
 def log_record(report: dict) -> dict:
@@ -62,7 +54,7 @@ def log_record(report: dict) -> dict:
     record = {"time": _iso_utc(datetime.now(timezone.utc), "milliseconds"), "losscli": __version__}
     for key in ("loss", "params", "reduction", "value", "n", "weight_total", "rows_omitted"):
         record[key] = report.get(key)
-    for key in ("gate", "groups"):
+    for key in ("label", "gate", "groups"):
         if report.get(key):
             record[key] = report[key]
     record["inputs"] = {name: input_file(source) for name, source in report["inputs"].items()}
@@ -105,18 +97,61 @@ def read_history(path: str) -> list[dict]:
 
 
 def _parse_record(line: str, where: str) -> dict:
+    """One log line as a record whose fields have the types the history shows, or one line
+    naming what is wrong (a hand-edited or foreign log must not end in a traceback)."""
     try:
         record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise LossCliError(f"{where}: expected one JSON object per line, got invalid JSON ({error.msg})") from None
+    except ValueError as error:  # JSONDecodeError, or an integer of more than 4300 digits
+        why = error.msg if isinstance(error, json.JSONDecodeError) else "a number of more than 4300 digits"
+        raise LossCliError(f"{where}: expected one JSON object per line, got invalid JSON ({why})") from None
     if not isinstance(record, dict) or not isinstance(record.get("loss"), str):
         raise LossCliError(f"{where}: expected a losscli --log record with a \"loss\", got {_excerpt(line)}")
     value = record.get("value")
-    if isinstance(value, str) and value in NON_FINITE:
-        record["value"] = NON_FINITE[value]
-    elif isinstance(value, bool) or not isinstance(value, int | float):
-        raise LossCliError(f"{where}: expected a number as \"value\", got {_excerpt(json.dumps(value))}")
+    if value is None and record.get("value_nonfinite") in NON_FINITE:
+        value = record["value_nonfinite"]
+    record["value"] = _logged_number(value, "value", where)
+    for key, kind, check in RECORD_FIELDS:
+        if record.get(key) is not None and not check(record[key]):
+            raise LossCliError(f"{where}: expected {kind} as \"{key}\", got {_excerpt(json.dumps(record[key]))}")
     return record
+
+
+def _logged_number(value, key: str, where: str) -> float:
+    """A number as logged: a JSON number within a double's range, or "nan", "inf", "-inf" (as
+    value_nonfinite, or as the value itself in logs written before strict JSON)."""
+    if isinstance(value, str) and value in NON_FINITE:
+        return NON_FINITE[value]
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        try:
+            return float(value)
+        except OverflowError:  # an integer of 309 digits or more
+            raise LossCliError(f"{where}: expected \"{key}\" within the range of a double, "
+                               f"got {_excerpt(str(value))}") from None
+    raise LossCliError(f"{where}: expected a number as \"{key}\", got {_excerpt(json.dumps(value))}")
+
+
+def _is_gate(gate) -> bool:
+    bounds = (gate.get("fail_above"), gate.get("fail_below")) if isinstance(gate, dict) else ()
+    return (isinstance(gate, dict) and isinstance(gate.get("passed"), bool)
+            and all(bound is None or _is_number(bound) for bound in bounds))
+
+
+def _is_number(value) -> bool:
+    """A finite JSON number within a double's range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+# (field, what it must be, check) for the optional fields the history shows
+RECORD_FIELDS = (
+    ("time", "an ISO 8601 time text", lambda time: isinstance(time, str)),
+    ("params", "an object of parameter values", lambda params: isinstance(params, dict)),
+    ("gate", "an object with \"passed\" true or false and numeric bounds", _is_gate),
+)
 
 
 def trend(records: list[dict], loss: str | None = None, last: int | None = None) -> dict:
@@ -138,7 +173,7 @@ def trend(records: list[dict], loss: str | None = None, last: int | None = None)
         if loss is None or name == loss:
             runs.append({"run": position, "time": record.get("time"), "loss": name,
                          "params": record.get("params") or {}, "value": value, "change": change,
-                         "gate": record.get("gate")})
+                         "gate": record.get("gate"), "label": record.get("label")})
     if last is not None:
         runs = runs[-last:] if last > 0 else []
     series = [_series(name, [run["value"] for run in runs if run["loss"] == name])
@@ -176,17 +211,6 @@ def sparkline(values: list[float]) -> str:
 
 def _iso_utc(moment: datetime, timespec: str = "seconds") -> str:
     return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
-
-
-def _json_safe(data):
-    """NaN/inf as strings, as `--format json` spells them (strict JSON has no such numbers)."""
-    if isinstance(data, numbers.Real) and not isinstance(data, numbers.Integral) and not math.isfinite(data):
-        return str(float(data))
-    if isinstance(data, dict):
-        return {key: _json_safe(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_json_safe(value) for value in data]
-    return data
 
 
 def _json_scalar(value):

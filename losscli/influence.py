@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import LossResult
 from .errors import ParameterError
 
 DEFAULT_TOP = 0.01
@@ -53,24 +52,32 @@ def top_count(top: float, rows: int) -> int:
     return min(rows, max(1, math.floor(top * rows + 1e-9)))
 
 
-def row_contributions(result: LossResult, weights=None) -> np.ndarray:
-    """c_i: each row's (weighted) per-sample losses summed over its elements -> [N]."""
-    return _contributions(result.per_sample, weights)
+@dataclass(frozen=True)
+class InfluenceRequest:
+    """What a reducer keeps for the influence: the fraction ``top``, the rows ``shown``, and how
+    many rows by contribution and by squared gradient norm (``keep``, from :func:`influence_keep`
+    of an upper bound on the rows; None keeps every row)."""
+
+    top: float = 0.01
+    shown: int = 5
+    keep: tuple[int | None, int | None] = (None, None)
+
+    @classmethod
+    def for_rows(cls, top: float, row_bound: int | None, shown: int = 5) -> InfluenceRequest:
+        """The request for inputs of at most ``row_bound`` rows (None: unknown, keep all)."""
+        top_count(top, 1)  # a bad --top fails before anything is read
+        return cls(top, shown, (None, None) if row_bound is None else influence_keep(top, max(1, row_bound), shown))
 
 
-def _contributions(per_sample: np.ndarray, weights) -> np.ndarray:
-    if weights is not None:
-        weights = np.asarray(weights, dtype=np.float64)
-        per_sample = per_sample * weights.reshape(weights.shape + (1,) * (per_sample.ndim - weights.ndim))
-    return per_sample.reshape(per_sample.shape[0], -1).sum(axis=1)
+def row_contributions(per_sample: np.ndarray, sample_weights: np.ndarray | None = None) -> np.ndarray:
+    """c_i: each row's per-sample losses, weighted (weights broadcast to per_sample's shape),
+    summed over its elements -> [N]."""
+    weighted = per_sample if sample_weights is None else per_sample * sample_weights
+    return weighted.reshape(weighted.shape[0], -1).sum(axis=1)
 
 
-def row_gradient_squares(result: LossResult) -> np.ndarray:
+def row_gradient_squares(gradients: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
     """s_i = Σ over differentiable inputs of the squared norm of row i's gradient -> [N]."""
-    return _gradient_squares(result.gradients, result.per_sample.shape[0])
-
-
-def _gradient_squares(gradients: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
     total = np.zeros(rows)
     for gradient in gradients.values():
         flat = gradient.reshape(rows, -1)
@@ -118,13 +125,19 @@ class InfluencePartial:
 
     @classmethod
     def of(cls, contributions: np.ndarray, grad_squares: np.ndarray, keep_loss: int | None = None,
-           keep_grad: int | None = None) -> InfluencePartial:
+           keep_grad: int | None = None, *, row_ids: np.ndarray | None = None, rows: int | None = None,
+           floor: InfluencePartial | None = None) -> InfluencePartial:
+        """The influence of one part of ``rows`` rows (default: one per contribution), numbered
+        0.. or by ``row_ids`` when some were left out. ``floor``: the partial of the rows
+        before, whose full lists no row below their smallest value can enter (a fast path)."""
         contributions = np.asarray(contributions, dtype=np.float64)
         grad_squares = np.asarray(grad_squares, dtype=np.float64)
-        by_loss = np.argsort(-contributions, kind="stable")[:keep_loss]
-        by_grad = np.argsort(-grad_squares, kind="stable")[:keep_grad]
-        return cls(int(contributions.shape[0]), float(np.sum(contributions)), float(np.sum(grad_squares)),
-                   by_loss, contributions[by_loss], grad_squares[by_loss], by_grad, grad_squares[by_grad],
+        by_loss = _largest(contributions, keep_loss, _floor(floor, "loss_values", keep_loss))
+        by_grad = _largest(grad_squares, keep_grad, _floor(floor, "grad_values", keep_grad))
+        numbers = np.arange(contributions.shape[0]) if row_ids is None else np.asarray(row_ids)
+        return cls(int(contributions.shape[0]) if rows is None else rows, float(np.sum(contributions)),
+                   float(np.sum(grad_squares)), numbers[by_loss],
+                   contributions[by_loss], grad_squares[by_loss], numbers[by_grad], grad_squares[by_grad],
                    keep_loss, keep_grad)
 
     def merge(self, other: InfluencePartial) -> InfluencePartial:
@@ -132,10 +145,12 @@ class InfluencePartial:
         keep_loss, keep_grad = _smaller(self.keep_loss, other.keep_loss), _smaller(self.keep_grad, other.keep_grad)
         loss_rows = np.concatenate([self.loss_rows, other.loss_rows + self.rows])
         loss_values = np.concatenate([self.loss_values, other.loss_values])
-        by_loss = np.lexsort((loss_rows, -loss_values))[:keep_loss]
+        # both lists are sorted and other's rows all follow these: a stable sort by value merges
+        # two runs in linear time and keeps ties in row order
+        by_loss = np.argsort(-loss_values, kind="stable")[:keep_loss]
         grad_rows = np.concatenate([self.grad_rows, other.grad_rows + self.rows])
         grad_values = np.concatenate([self.grad_values, other.grad_values])
-        by_grad = np.lexsort((grad_rows, -grad_values))[:keep_grad]
+        by_grad = np.argsort(-grad_values, kind="stable")[:keep_grad]
         return InfluencePartial(self.rows + other.rows, self.loss_total + other.loss_total,
                                 self.grad_total + other.grad_total, loss_rows[by_loss], loss_values[by_loss],
                                 np.concatenate([self.loss_grads, other.loss_grads])[by_loss], grad_rows[by_grad],
@@ -152,6 +167,22 @@ class InfluencePartial:
                                                 self.loss_grads[:shown], strict=True))
         return Influence(top, k, _share(np.sum(self.loss_values[:k]), loss_total),
                          _share(np.sum(self.grad_values[:k]), grad_total), rows)
+
+
+def _largest(values: np.ndarray, keep: int | None, floor: float) -> np.ndarray:
+    """Indices of the ``keep`` largest values (all, for None) that reach ``floor``, largest
+    first, ties by index: a threshold pass and argpartition before sorting the few kept."""
+    candidates = np.flatnonzero(values >= floor) if floor > -np.inf else np.arange(values.size)
+    if keep is not None and candidates.size > keep:
+        kept = candidates[np.argpartition(-values[candidates], keep - 1)[:keep]]
+        candidates = candidates[values[candidates] >= values[kept].min()]  # every tie at the cut
+    return candidates[np.argsort(-values[candidates], kind="stable")][:keep]  # ties: lower index first
+
+
+def _floor(partial: InfluencePartial | None, field: str, keep: int | None) -> float:
+    """The smallest value of a full list of ``partial`` (-inf while it is not full)."""
+    values = None if partial is None else getattr(partial, field)
+    return float(values[-1]) if keep is not None and values is not None and values.size >= keep else -np.inf
 
 
 def _smaller(first: int | None, second: int | None) -> int | None:

@@ -8,6 +8,7 @@ chunks, or spread over workers, reduces to the same value as the whole array.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,91 @@ import numpy as np
 from .errors import InputError
 
 REDUCTIONS = ("mean", "sum", "none")
+# What a mean divides by, given per-sample weights w and the loss's own denominators d (1 when
+# absent): Σ w·d (a weighted mean; torch, scikit-learn, XGBoost, LightGBM), Σ d whatever the
+# weights (Keras losses and optax: weights scale the numerator only), or Σ d over the samples
+# whose weight is not zero (tf.compat.v1's SUM_BY_NONZERO_WEIGHTS).
+MEAN_DIVISORS = ("weights", "count", "nonzero_weights")
+
+
+@dataclass(frozen=True)
+class ScaledSum:
+    """A sum that cannot overflow: mantissa·2**exponent.
+
+    Sums of finite terms keep exponent 0 (the plain float sum, bit for bit) until a term or a
+    partial sum would pass the largest double; then each term is brought to a common power of
+    two first. A NaN or infinite term makes the sum NaN or infinite, as in a plain sum, and
+    merges propagate it the same way in any order of merging.
+    """
+
+    mantissa: float = 0.0
+    exponent: int = 0
+
+    @classmethod
+    def of(cls, values: np.ndarray, factors: np.ndarray | None = None) -> ScaledSum:
+        """Σ values (·factors, elementwise); factors broadcast to values' shape."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = values if factors is None else values * factors
+            total = np.sum(terms)
+        if np.isfinite(total) or not _all_finite(values, factors):
+            return cls(float(total))
+        # frexp splits each term into m·2**e with |m| in [0.5, 1): terms are scaled exactly
+        mantissas, exponents = np.frexp(values)
+        if factors is not None:
+            factor_mantissas, factor_exponents = np.frexp(np.broadcast_to(factors, np.shape(values)))
+            mantissas, exponents = mantissas * factor_mantissas, exponents + factor_exponents
+        top = int(np.max(exponents))
+        return cls(float(np.sum(np.ldexp(mantissas, exponents - top))), top)._normal()
+
+    @property
+    def value(self) -> float:
+        """The sum as a double (inf when it is beyond the largest double)."""
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(self.mantissa, self.exponent))
+
+    def __add__(self, other: ScaledSum) -> ScaledSum:
+        top = max(self.exponent, other.exponent)
+        total = math.ldexp(self.mantissa, self.exponent - top) + math.ldexp(other.mantissa, other.exponent - top)
+        if math.isinf(total) and math.isfinite(self.mantissa) and math.isfinite(other.mantissa):
+            # two finite parts overflow by at most a factor 2
+            total = math.ldexp(self.mantissa, self.exponent - top - 1) + math.ldexp(other.mantissa,
+                                                                                  other.exponent - top - 1)
+            top += 1
+        return ScaledSum(total, top)
+
+    def __truediv__(self, other: ScaledSum) -> float:
+        """self / other as a double, without overflow in between."""
+        if self.exponent == other.exponent == 0:
+            return self.mantissa / other.mantissa
+        numerator, numerator_exponent = math.frexp(self.mantissa)
+        denominator, denominator_exponent = math.frexp(other.mantissa)
+        shift = numerator_exponent + self.exponent - denominator_exponent - other.exponent
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(numerator / denominator, shift))
+
+    def times(self, factor: float) -> ScaledSum:
+        """The sum times ``factor``, without overflow in between."""
+        if self.exponent == 0 and math.isfinite(product := self.mantissa * factor):
+            return ScaledSum(product)
+        factor_mantissa, factor_exponent = math.frexp(factor)
+        return ScaledSum(self.mantissa * factor_mantissa, self.exponent + factor_exponent)._normal()
+
+    def sqrt(self) -> float:
+        """√(the sum) as a double (NaN for a negative sum)."""
+        if self.exponent == 0:
+            return math.sqrt(self.mantissa) if self.mantissa >= 0 else math.nan
+        half, odd = divmod(self.exponent, 2)
+        with np.errstate(invalid="ignore"):
+            return float(np.ldexp(np.sqrt(math.ldexp(self.mantissa, odd)), half))
+
+    def _normal(self) -> ScaledSum:
+        """Exponent 0 whenever the value is an ordinary double (equal sums compare equal)."""
+        value = self.value
+        return ScaledSum(value) if math.isfinite(value) and value != 0.0 else self
+
+
+def _all_finite(values: np.ndarray, factors: np.ndarray | None) -> bool:
+    return bool(np.all(np.isfinite(values))) and (factors is None or bool(np.all(np.isfinite(factors))))
 
 
 @dataclass(frozen=True)
@@ -22,43 +108,72 @@ class Aggregate:
     """Partial sums of a set of per-sample losses ``l`` with weights ``w``.
 
     weighted_sum = Σ w·l, weight_total = Σ w, count = number of values. Without weights w = 1,
-    so weight_total = count. The weighted mean is Σ w·l / Σ w.
+    so weight_total = count. The weighted mean is Σ w·l / Σ w. Both sums are
+    :class:`ScaledSum` s: weights of 1e308 give the right mean, not inf/inf or 0.
     """
 
-    weighted_sum: float = 0.0
-    weight_total: float = 0.0
+    scaled_sum: ScaledSum = ScaledSum()
+    scaled_total: ScaledSum = ScaledSum()
     count: int = 0
 
     @classmethod
     def of(cls, per_sample: np.ndarray, weights: np.ndarray | None = None,
-           denominators: np.ndarray | None = None) -> Aggregate:
+           denominators: np.ndarray | None = None, divisor: str = "weights") -> Aggregate:
         """Aggregate of per-sample losses; ``weights`` broadcast to their shape.
 
         ``denominators`` d_i are what each sample adds to the mean's denominator when a loss
         defines it (torch's class-weighted mean: d_i = weight[target_i], 0 where ignored), so
-        weight_total = Σ w·d.
+        weight_total = Σ w·d; ``divisor`` (one of MEAN_DIVISORS) says how the weights enter it.
         """
-        weighted_sum = np.sum(per_sample if weights is None else weights * per_sample)
+        factors = divisor_factors(weights, divisor)
         if denominators is None:
-            weight_total = per_sample.size if weights is None else np.sum(weights)
+            total = ScaledSum(float(per_sample.size)) if factors is None else ScaledSum.of(factors)
         else:
-            weight_total = np.sum(denominators if weights is None else weights * denominators)
-        return cls(float(weighted_sum), float(weight_total), int(per_sample.size))
+            total = ScaledSum.of(denominators, factors)
+        return cls(ScaledSum.of(per_sample, weights), total, int(per_sample.size))
+
+    @property
+    def weighted_sum(self) -> float:
+        return self.scaled_sum.value
+
+    @property
+    def weight_total(self) -> float:
+        return self.scaled_total.value
 
     def merge(self, other: Aggregate) -> Aggregate:
-        return Aggregate(self.weighted_sum + other.weighted_sum,
-                         self.weight_total + other.weight_total, self.count + other.count)
+        return Aggregate(self.scaled_sum + other.scaled_sum, self.scaled_total + other.scaled_total,
+                         self.count + other.count)
 
     def value(self, reduction: str) -> float:
         """The reduced loss: ``mean`` = Σ w·l / Σ w, ``sum`` = Σ w·l."""
         if reduction == "sum":
             return self.weighted_sum
         if reduction == "mean":
-            if self.weight_total <= 0:
+            if self.scaled_total.mantissa <= 0:
                 raise InputError("cannot take a mean: the sample weights sum to zero"
                                  if self.count else "cannot take a mean of zero samples")
-            return self.weighted_sum / self.weight_total
+            return self.scaled_sum / self.scaled_total
         raise ValueError(f"reduction {reduction!r} has no single value")
+
+
+def divisor_factors(weights: np.ndarray | None, divisor: str = "weights") -> np.ndarray | None:
+    """What multiplies each sample's denominator d in the mean's divisor (None: 1): w, nothing
+    (count), or (w ≠ 0)."""
+    if divisor not in MEAN_DIVISORS:
+        raise ValueError(f"unknown mean divisor {divisor!r} (valid: {', '.join(MEAN_DIVISORS)})")
+    if weights is None or divisor == "count":
+        return None
+    return weights if divisor == "weights" else (weights != 0).astype(np.float64)
+
+
+def divisor_terms(weights: np.ndarray | None, denominators: np.ndarray | None,
+                  divisor: str = "weights") -> np.ndarray | None:
+    """What each sample adds to the mean's denominator (None: 1 each): w·d, d, or (w ≠ 0)·d."""
+    factors = divisor_factors(weights, divisor)
+    if factors is None or denominators is None:
+        return denominators if factors is None else factors
+    with np.errstate(over="ignore"):  # an overflowing product is recomputed by Aggregate.of
+        return factors * denominators
 
 
 def broadcast_weights(weights: np.ndarray | None, per_sample_shape: tuple[int, ...]) -> np.ndarray | None:

@@ -133,19 +133,13 @@ class ParamSpec:
 
 
 def _vector_items(name: str, raw: Any) -> list:
-    """Elements of a vector parameter given as a sequence, a comma list or a one-column file."""
+    """Elements of a vector parameter given as a sequence or a comma list (the command line
+    reads a one-column file into a sequence)."""
     if not isinstance(raw, str):
         return list(np.asarray(raw, dtype=object).ravel())
     items = [item for item in raw.split(",") if item.strip()]
-    if len(items) == 1 and not _is_number(items[0]):
-        from .io import as_input_array, read_table  # a file: only now pay for the readers
-
-        values = as_input_array(read_table(items[0].strip()))
-        if values.ndim != 1:
-            raise ParameterError(f"parameter {name}: {items[0]} must have one column, got {values.shape[1]}")
-        return list(values)
-    if not items:
-        raise ParameterError(f"parameter {name} expects a comma list of numbers or a file, got {raw!r}")
+    if not items or (len(items) == 1 and not _is_number(items[0])):
+        raise ParameterError(f"parameter {name} expects a comma list of numbers or a one-column file, got {raw!r}")
     return items
 
 
@@ -186,6 +180,9 @@ class LossSpec:
     input). sample(rng, n, params) returns valid random inputs with n rows, away from kinks and
     clipping. denominator(*inputs, **params), when given, returns what each sample adds to the
     mean's denominator (class weights of the targets, 0 for ignored ones); the default is 1.
+    mean_divisor says how sample weights enter that denominator (reduction.MEAN_DIVISORS):
+    "weights" (Σ w·d, the weighted mean), "count" (Σ d: weights scale the numerator only, as in
+    Keras losses) or "nonzero_weights"; a framework convention may change it.
     accurate_range, where the loss has a limit, says in one line where float64 stops carrying
     its value or gradient to the last digit (tests/test_accuracy.py holds it to that elsewhere).
     irls: a loss of the residual ŷ - y alone with g(r)/r >= 0 non-increasing in |r|, the condition
@@ -211,6 +208,7 @@ class LossSpec:
     check: Callable[[Arrays, Mapping[str, Any]], None] | None = None
     denominator: Callable[..., np.ndarray] | None = None
     torch_equivalent: str | None = None
+    mean_divisor: str = "weights"
     example_files: tuple[str, ...] = ()
     accurate_range: str = ""
     irls: bool = False

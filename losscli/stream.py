@@ -1,20 +1,22 @@
 """A loss over many batches: evaluate each, merge the partial aggregates, finish once.
 
-The value, the gradient summary and the per-group values of a file processed batch by batch
-equal those of the whole array: every piece is a partial aggregate that merges (Σ w·ℓ, Σ w·d,
-count; gradient statistics with row numbers; per-group aggregates). Only the gradient of a
-mean needs the final Σw, so batch gradients are w_i·dl_i/dx and :attr:`StreamResult.gradient_factor`
-turns them into the gradient of the reduced loss at the end.
+The value, the gradient summary, the per-group values and the influence of a file processed
+batch by batch equal those of the whole array: every piece is a partial aggregate that merges
+(Σ w·ℓ, Σ w·d, count; gradient statistics with row numbers; per-group aggregates; the rows of
+largest contribution). Only the gradient of a mean needs the final Σw, so batch gradients are
+w_i·dl_i/dx and :attr:`StreamResult.gradient_factor` turns them into the gradient of the
+reduced loss at the end.
 
 What a reducer has seen is a :class:`StreamPartial`: small, picklable, and mergeable with the
 partial of the rows that follow, so shards reduced apart (on Dask workers) and merged give the
-partial of the whole, and :meth:`StreamReducer.result` finishes either the same way.
+partial of the whole, and :meth:`StreamReducer.result` finishes either the same way. `compute`
+and `compare`, local or on Dask, all run this one reducer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,19 +24,11 @@ import numpy as np
 from .engine import evaluate, gradient_factor, reduced_value
 from .errors import InputError
 from .groups import GroupValue, group_aggregates, group_values, merge_groups
+from .influence import Influence, InfluencePartial, InfluenceRequest, row_contributions, row_gradient_squares
+from .inputs import Batch
 from .reduction import Aggregate
 from .spec import LossSpec
 from .summary import DEFAULT_TOP_ROWS, GradientStats
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Consecutive rows of every input (arrays by input name), their weights and group labels.
-    A reducer numbers rows in the order its batches arrive."""
-
-    arrays: dict[str, np.ndarray]
-    weights: np.ndarray | None = None
-    labels: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,11 @@ class BatchOutput:
 
 @dataclass(frozen=True)
 class StreamResult:
-    """The finished reduction. value is None for reduction "none"."""
+    """The finished reduction. value is None for reduction "none".
+
+    gradients: the statistics of every tracked differentiable input's gradient (of the reduced
+    value); ``gradient`` is the first one's. influence: with an influence request, else None.
+    """
 
     spec: LossSpec
     params: dict[str, Any]
@@ -57,72 +55,94 @@ class StreamResult:
     value: float | None
     aggregate: Aggregate
     gradient_input: str
-    gradient: GradientStats
+    gradients: dict[str, GradientStats]
     gradient_factor: float
     total_loss: float
     rows: int
     rows_omitted: int
     groups: list[GroupValue] | None
+    influence: Influence | None = None
+
+    @property
+    def gradient(self) -> GradientStats:
+        return self.gradients[self.gradient_input]
 
 
 @dataclass(frozen=True)
 class StreamPartial:
     """The partial aggregates of consecutive rows: everything a result is finished from.
 
-    Rows are numbered from 0 within the partial (gradient rows in ``stats``); :meth:`merge`
-    places the other partial's rows after these. stats is None before any batch.
+    Rows are numbered from 0 within the partial (gradient rows in ``stats``, influence rows);
+    :meth:`merge` places the other partial's rows after these. stats is empty before any batch.
     """
 
     aggregate: Aggregate = Aggregate()
-    stats: GradientStats | None = None
+    stats: Mapping[str, GradientStats] | None = None
     total_loss: float = 0.0
     rows: int = 0
     rows_omitted: int = 0
     groups: dict[str, Aggregate] | None = None
+    influence: InfluencePartial | None = None
 
     def merge(self, other: StreamPartial) -> StreamPartial:
         """The partial of these rows followed by other's (other's row numbers shift by self.rows)."""
         stats = self.stats
         if other.stats is not None:
-            shifted = _shift_rows(other.stats, self.rows)
-            stats = shifted if stats is None else stats.merge(shifted)
+            shifted = {name: item.shifted(self.rows) for name, item in other.stats.items()}
+            stats = shifted if stats is None else {name: item.merge(shifted[name]) for name, item in stats.items()}
         groups = other.groups if self.groups is None else self.groups
         if self.groups is not None and other.groups is not None:
             groups = merge_groups(self.groups, other.groups)
+        influence = other.influence if self.influence is None else self.influence
+        if self.influence is not None and other.influence is not None:
+            influence = self.influence.merge(other.influence)
         return StreamPartial(self.aggregate.merge(other.aggregate), stats, self.total_loss + other.total_loss,
-                             self.rows + other.rows, self.rows_omitted + other.rows_omitted, groups)
+                             self.rows + other.rows, self.rows_omitted + other.rows_omitted, groups, influence)
 
 
 class StreamReducer:
     """Feed batches with :meth:`add` (or whole partials with :meth:`merge`), then read :meth:`result`.
 
     Batches and partials follow each other in row order: the reducer numbers rows as they come.
+    ``gradient_inputs``: the differentiable inputs whose gradient statistics are kept (default:
+    the first); ``influence``: also the influence of the top rows (see :mod:`losscli.influence`).
     """
 
-    def __init__(self, spec: LossSpec, params: Mapping[str, Any], reduction: str, *, nan_policy: str = "raise",
-                 top: int = DEFAULT_TOP_ROWS):
+    def __init__(self, spec: LossSpec, params: Mapping[str, Any], reduction: str = "mean", *,
+                 nan_policy: str = "raise", top: int = DEFAULT_TOP_ROWS, gradient_inputs: Sequence[str] | None = None,
+                 influence: InfluenceRequest | None = None):
         self.spec, self.params, self.reduction = spec, dict(params), reduction
-        self.nan_policy, self.top = nan_policy, top
+        self.nan_policy, self.top, self.influence = nan_policy, top, influence
         self.gradient_input = spec.differentiable_inputs[0]
+        self.gradient_inputs = tuple(gradient_inputs or (self.gradient_input,))
         self.partial = StreamPartial()
 
     def add(self, batch: Batch) -> BatchOutput:
         evaluation = evaluate(self.spec, batch.arrays, self.params, batch.weights, self.nan_policy)
-        rows = next(iter(batch.arrays.values())).shape[0]
         kept = evaluation.kept_rows
-        gradient = evaluation.batch_gradients(self.spec, self.reduction)[self.gradient_input]
+        row_ids = None if kept is None else np.flatnonzero(kept)
+        gradients = evaluation.batch_gradients(self.spec, self.reduction)
         per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
-        seen = self.partial.stats
-        stats = GradientStats.of(gradient, 0, self.top, None if kept is None else np.flatnonzero(kept), per_row_loss,
-                                 top_floor=0.0 if seen is None else seen.top_floor)
+        seen = self.partial.stats or {}
+        stats = {name: GradientStats.of(gradients[name], 0, self.top, row_ids, per_row_loss,
+                                        top_floor=seen[name].top_floor if name in seen else 0.0, ids=batch.ids)
+                 for name in self.gradient_inputs}
         groups = None
         if batch.labels is not None:
             labels = batch.labels if kept is None else np.asarray(batch.labels, dtype=object)[kept]
-            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels)
+            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels,
+                                      self.spec.mean_divisor)
+        spread = None
+        if self.influence is not None:
+            spread = InfluencePartial.of(row_contributions(evaluation.per_sample, evaluation.sample_weights),
+                                         row_gradient_squares(gradients, per_row_loss.shape[0]), *self.influence.keep,
+                                         row_ids=row_ids, rows=batch.rows,
+                                         floor=self.partial.influence)
         omitted = 0 if kept is None else int(np.count_nonzero(~kept))
-        self.merge(StreamPartial(evaluation.aggregate, stats, float(np.sum(per_row_loss)), rows, omitted, groups))
+        self.merge(StreamPartial(evaluation.aggregate, stats, float(np.sum(per_row_loss)), batch.rows, omitted,
+                                 groups, spread))
         per_sample = evaluation.per_sample_values(self.spec) if self.reduction == "none" else evaluation.per_sample
-        return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradient, kept))
+        return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradients[self.gradient_input], kept))
 
     def merge(self, partial: StreamPartial) -> None:
         """Take in the partial of the rows that follow those seen so far (a batch, or a shard
@@ -140,17 +160,23 @@ class StreamReducer:
             value = reduced_value(self.spec, partial.aggregate, self.reduction)
             factor = gradient_factor(self.spec, partial.aggregate, self.reduction)
         groups = None if partial.groups is None else group_values(self.spec, self.reduction, partial.groups)
+        spread = None
+        if self.influence is not None:
+            spread = partial.influence.finish(self.influence.top, self.influence.shown)
         return StreamResult(self.spec, self.params, self.reduction, value, partial.aggregate, self.gradient_input,
-                            partial.stats.scaled(factor), factor, partial.total_loss, partial.rows,
-                            partial.rows_omitted, groups)
+                            {name: item.scaled(factor) for name, item in partial.stats.items()}, factor,
+                            partial.total_loss, partial.rows, partial.rows_omitted, groups, spread)
 
 
-def _shift_rows(stats: GradientStats, offset: int) -> GradientStats:
-    """The same statistics with every row number moved by ``offset``."""
-    if offset == 0:
-        return stats
-    return replace(stats, max_row=stats.max_row + offset,
-                   top_rows=tuple((row + offset, norm, loss) for row, norm, loss in stats.top_rows))
+def reduce_batches(batches: Iterable[Batch], reducers: Sequence[StreamReducer], on_outputs=None) -> None:
+    """Feed every batch to every reducer (one read of the inputs for several losses); an input
+    error is raised naming its file, column and row. ``on_outputs(batch, outputs)`` receives
+    each batch's per-row outputs, one per reducer."""
+    for batch in batches:
+        with batch.located():
+            outputs = [reducer.add(batch) for reducer in reducers]
+        if on_outputs is not None:
+            on_outputs(batch, outputs)
 
 
 def _restore_rows(values: np.ndarray, kept: np.ndarray | None) -> np.ndarray:
@@ -165,3 +191,6 @@ def _restore_rows(values: np.ndarray, kept: np.ndarray | None) -> np.ndarray:
 def _by_row(values: np.ndarray) -> np.ndarray:
     """[N, ...] as [N, elements per row], also for N = 0."""
     return values.reshape(values.shape[0], int(np.prod(values.shape[1:], dtype=np.int64)))
+
+
+__all__ = ["Batch", "BatchOutput", "StreamPartial", "StreamReducer", "StreamResult", "reduce_batches"]

@@ -8,9 +8,12 @@ chunks merge into the summary of the whole (given each chunk's row offset).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .reduction import ScaledSum
 
 DEFAULT_TOP_ROWS = 5
 
@@ -19,100 +22,181 @@ DEFAULT_TOP_ROWS = 5
 class GradientStats:
     """Mergeable statistics of a gradient array.
 
-    top_rows: (row, row L2 norm, row loss) triples, largest norm first, at most ``top`` of them.
+    squares = Σ g², sums = Σ g: sums that cannot overflow (:class:`ScaledSum`).
+    top_rows: (row, row L2 norm, row loss, ids) of at most ``top`` rows, largest norm first, ties
+    by larger loss, then by row; ids are the row's values of the id columns ``id_names``.
     max_position: index of the largest |g| within its row (empty for 1-D gradients).
+    NaN ranks above every number (as in ``np.max``; among top rows level with +inf), ties go
+    to the first row: merged statistics equal those of the whole however the parts were merged.
     """
 
-    sum_squares: float
-    total: float
+    squares: ScaledSum
+    sums: ScaledSum
     count: int
     zeros: int
     max_abs: float
     max_row: int
     max_position: tuple[int, ...]
-    top_rows: tuple[tuple[int, float, float], ...]
+    top_rows: tuple[tuple[int, float, float, tuple], ...]
     top: int = DEFAULT_TOP_ROWS
+    id_names: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, gradient: np.ndarray, row_offset: int = 0, top: int = DEFAULT_TOP_ROWS,
            row_ids: np.ndarray | None = None, row_losses: np.ndarray | None = None,
-           top_floor: float = 0.0) -> GradientStats:
+           top_floor: float = 0.0, ids: dict[str, np.ndarray] | None = None) -> GradientStats:
         """Statistics of ``gradient`` (first axis = rows).
 
         Rows are numbered row_offset + i, or row_ids[i] when given (rows left after dropping
-        some); row_losses, when given, are kept beside the top rows as their loss. Rows whose
-        norm is below ``top_floor`` (the smallest norm already in a merged top list) cannot
-        enter the top rows and are not ranked: a fast path for streams.
+        some); row_losses, when given, are kept beside the top rows as their loss (and break
+        ties of norm: MAE's equal gradients list its largest losses). ``ids``: the user's id
+        columns, one value per input row (numbered from row_offset). Rows whose norm is below
+        ``top_floor`` (the smallest norm already in a merged top list) cannot enter the top rows
+        and are not ranked: a fast path for streams.
         """
+        id_names = tuple(ids or ())
         if gradient.size == 0:
-            return cls(0.0, 0.0, 0, 0, 0.0, 0, (), (), top)
+            return cls(ScaledSum(), ScaledSum(), 0, 0, 0.0, 0, (), (), top, id_names)
         rows = gradient.reshape(gradient.shape[0], -1) if gradient.ndim else gradient.reshape(1, 1)
         magnitude = np.abs(rows)
-        # one column: the row norm is |g| itself
-        row_norms = magnitude[:, 0] if rows.shape[1] == 1 else np.sqrt(np.einsum("ij,ij->i", rows, rows))
-        flat_max = int(np.argmax(magnitude))
+        row_norms = _row_norms(rows, magnitude)
+        flat_max = int(np.argmax(magnitude))  # the first NaN if there is one
         max_row, within = divmod(flat_max, rows.shape[1])
         position = np.unravel_index(within, gradient.shape[1:]) if gradient.ndim > 1 else ()
-        order = _largest(row_norms, top, top_floor)
+        losses = np.full(row_norms.shape, np.nan) if row_losses is None else np.asarray(row_losses, dtype=np.float64)
+        order = _largest(row_norms, top, top_floor, losses)
 
         def row_id(index):
             return int(row_offset + index if row_ids is None else row_ids[index])
 
+        def id_values(index):
+            return tuple(_plain(column[row_id(index) - row_offset]) for column in (ids or {}).values())
+
         return cls(
-            sum_squares=float(np.einsum("i,i->", row_norms, row_norms)), total=float(np.sum(rows)),
+            squares=ScaledSum.of(row_norms, row_norms), sums=ScaledSum.of(rows),
             count=int(rows.size), zeros=int(rows.size - np.count_nonzero(rows)),
             max_abs=float(magnitude.flat[flat_max]), max_row=row_id(max_row),
             max_position=tuple(int(i) for i in position),
-            top_rows=tuple((row_id(i), float(row_norms[i]),
-                            float("nan") if row_losses is None else float(row_losses[i])) for i in order),
-            top=top,
+            top_rows=tuple((row_id(i), float(row_norms[i]), float(losses[i]), id_values(i)) for i in order),
+            top=top, id_names=id_names,
         )
+
+    @property
+    def sum_squares(self) -> float:
+        return self.squares.value
+
+    @property
+    def total(self) -> float:
+        return self.sums.value
 
     @property
     def top_floor(self) -> float:
         """The norm a row must reach to enter a full top list (0 while it is not full)."""
-        return self.top_rows[-1][1] if len(self.top_rows) >= self.top else 0.0
+        return _norm_rank(self.top_rows[-1][1]) if len(self.top_rows) >= self.top else 0.0
+
+    def shifted(self, offset: int) -> GradientStats:
+        """The same statistics with every row number moved by ``offset`` (a part that follows
+        ``offset`` rows)."""
+        if offset == 0:
+            return self
+        return replace(self, max_row=self.max_row + offset,
+                       top_rows=tuple((row + offset, *rest) for row, *rest in self.top_rows))
 
     def merge(self, other: GradientStats) -> GradientStats:
         if other.count == 0 or self.count == 0:
             return self if other.count == 0 else other
-        first_max = self.max_abs >= other.max_abs
-        rows = sorted(self.top_rows + other.top_rows, key=lambda pair: (-pair[1], pair[0]))[: self.top]
+        first = other if _above(other.max_abs, self.max_abs) else self
+        rows = sorted(self.top_rows + other.top_rows, key=_rank)[: self.top]
         return GradientStats(
-            self.sum_squares + other.sum_squares, self.total + other.total, self.count + other.count,
-            self.zeros + other.zeros, max(self.max_abs, other.max_abs),
-            self.max_row if first_max else other.max_row,
-            self.max_position if first_max else other.max_position, tuple(rows), self.top,
+            self.squares + other.squares, self.sums + other.sums, self.count + other.count,
+            self.zeros + other.zeros, first.max_abs, first.max_row, first.max_position, tuple(rows), self.top,
+            self.id_names,
         )
 
     def scaled(self, factor: float) -> GradientStats:
         """Statistics of factor·g: how a chunk's sum-reduced gradient becomes the mean's."""
         magnitude = abs(factor)
-        return GradientStats(self.sum_squares * factor**2, self.total * factor, self.count, self.zeros,
+        square = factor * factor  # one rounding, as Σg²·f², unless f² is beyond a double
+        squares = self.squares.times(square) if 0.0 < square < math.inf or factor == 0.0 else \
+            self.squares.times(factor).times(factor)
+        return GradientStats(squares, self.sums.times(factor), self.count, self.zeros,
                              self.max_abs * magnitude, self.max_row, self.max_position,
-                             tuple((row, norm * magnitude, loss) for row, norm, loss in self.top_rows), self.top)
+                             tuple((row, norm * magnitude, *rest) for row, norm, *rest in self.top_rows), self.top,
+                             self.id_names)
 
     def as_dict(self) -> dict:
         """The summary as plain data (the ``gradient`` object of the JSON output)."""
         return {
-            "l2_norm": float(np.sqrt(self.sum_squares)),
-            "mean": self.total / self.count if self.count else 0.0,
+            "l2_norm": self.squares.sqrt(),
+            "mean": self.sums / ScaledSum(float(self.count)) if self.count else 0.0,
             "max_abs": self.max_abs,
             "max_abs_row": self.max_row,
             "max_abs_position": list(self.max_position),
             "zero_share": self.zeros / self.count if self.count else 0.0,
-            "top_rows": [{"row": row, "l2_norm": norm, "loss": loss} for row, norm, loss in self.top_rows],
+            "top_rows": [{"row": row, "l2_norm": norm, "loss": loss,
+                          **({"ids": dict(zip(self.id_names, ids, strict=True))} if self.id_names else {})}
+                         for row, norm, loss, ids in self.top_rows],
         }
 
 
-def _largest(values: np.ndarray, count: int, floor: float = 0.0) -> np.ndarray:
-    """Indices of the ``count`` largest values >= floor, largest first (ties: lower index first),
-    in O(n): a threshold pass and argpartition, then a sort of the few kept."""
+def _rank(entry: tuple) -> tuple:
+    """Order of top rows: larger norm (NaN level with +inf), then larger loss (NaN last), then lower row."""
+    row, norm, loss, *_ = entry
+    return -_norm_rank(norm), -loss if loss == loss else np.inf, row
+
+
+def _norm_rank(norm: float) -> float:
+    return math.inf if math.isnan(norm) else norm
+
+
+def _above(value: float, other: float) -> bool:
+    """value > other in the order NaN > +inf > numbers (a NaN equals a NaN)."""
+    return (math.isnan(value) and not math.isnan(other)) or value > other
+
+
+def _row_norms(rows: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """Each row's L2 norm [N]; rows of huge values are scaled by a power of two first, so a
+    norm is inf only when it is beyond the largest double."""
+    if rows.shape[1] == 1:
+        return magnitude[:, 0]  # one column: the row norm is |g| itself
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    overflowed = np.isinf(norms)
+    if overflowed.any() and (overflowed := overflowed & np.all(np.isfinite(rows), axis=1)).any():
+        exponents = np.frexp(np.max(magnitude[overflowed], axis=1))[1]
+        scaled = np.ldexp(rows[overflowed], -exponents[:, None])
+        with np.errstate(over="ignore"):
+            norms[overflowed] = np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponents)
+    return norms
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value (JSON-ready)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _largest(values: np.ndarray, count: int, floor: float = 0.0, tiebreak: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``count`` largest values >= floor, largest first (NaN level with +inf; ties:
+    larger ``tiebreak``, then lower index), in O(n): a threshold pass and argpartition, then a
+    sort of the few kept."""
     if count <= 0 or values.size == 0:
         return np.arange(0)
+    if np.isnan(values).any():
+        values = np.where(np.isnan(values), np.inf, values)
     candidates = np.flatnonzero(values >= floor) if floor > 0 else np.arange(values.size)
+    second = np.zeros(values.size) if tiebreak is None else np.nan_to_num(-tiebreak, nan=np.inf)
     if candidates.size > count:
-        kept = candidates[np.argpartition(-values[candidates], count - 1)[:count]]
-        # argpartition may cut a tie at the boundary arbitrarily; include every tied value
-        candidates = candidates[values[candidates] >= values[kept].min()]
-    return candidates[np.lexsort((candidates, -values[candidates]))][:count]
+        candidates = _cut(candidates, values, second, count)
+    return candidates[np.lexsort((candidates, second[candidates], -values[candidates]))][:count]
+
+
+def _cut(candidates: np.ndarray, values: np.ndarray, second: np.ndarray, count: int) -> np.ndarray:
+    """The candidates that can be among the ``count`` largest values: those above the count-th
+    largest, and of those equal to it (MAE: all of them) the ones first by ``second``."""
+    threshold = -np.partition(-values[candidates], count - 1)[count - 1]
+    above = candidates[values[candidates] > threshold]
+    tied = candidates[values[candidates] == threshold]
+    need = count - above.size
+    if tied.size > need:
+        tied = tied[second[tied] <= np.partition(second[tied], need - 1)[need - 1]]
+    return np.concatenate([above, tied])

@@ -42,7 +42,7 @@ def test_compare_without_inputs_runs_the_seed_example():
     result = run("compare", "mse", "mae", "huber")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
+    assert lines[0] == "Outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
     assert "│ value                             │ 2304.1875 │ 24.375   │ 23.96875 │" in lines
     assert "│ top 1 of 4 rows: share of |grad|² │ 0.999919  │ 0.25     │ 0.571429 │" in lines
     assert "│   at row                          │ 4         │ 1        │ 4        │" in lines

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from support import LOSSCLI, program_env, run_program
 from typer.testing import CliRunner
 
 import losscli
@@ -196,7 +197,7 @@ def test_reduction_none_prints_per_sample_values_in_json_and_csv():
     assert data["reduction"] == "none" and data["value"] == SQUARED_ERRORS
     result = run("compute", "mse", PRED, TARGET, "--reduction", "none", "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "row,loss\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
+    assert result.stdout == "row,mse\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
 
 
 def test_reduction_none_as_a_table():
@@ -259,7 +260,7 @@ def test_per_sample_and_gradient_files(tmp_path, extension):
     np.testing.assert_array_equal(loss_values.reshape(-1), SQUARED_ERRORS)
     np.testing.assert_array_equal(grad_values.reshape(-1), GRADIENT_OF_MEAN)  # 2(ŷ - y)/n
     if extension != ".npy":
-        assert (loss_columns, grad_columns) == (["loss"], ["grad_pred"])
+        assert (loss_columns, grad_columns) == (["mse"], ["mse_grad_pred"])
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([per_sample.name, gradient.name])
 
 
@@ -270,7 +271,7 @@ def test_per_sample_file_of_two_column_losses_has_a_column_per_element(tmp_path)
     assert result.exit_code == 0, result.output
     columns, values = read_back(per_sample)
     squared = (eval_columns()["yhat"] - eval_columns()["y"]) ** 2
-    assert columns == ["loss_1", "loss_2"]
+    assert columns == ["mse_1", "mse_2"]
     np.testing.assert_allclose(values, np.column_stack([squared, squared]), rtol=1e-12)
 
 
@@ -302,10 +303,13 @@ def test_gates(gate, threshold, exit_code):
     assert result.exit_code == exit_code, result.output
     verdict = json.loads(result.stdout)["gate"]
     assert verdict["passed"] is (exit_code == 0)
-    assert verdict[gate.removeprefix("--").replace("-", "_")] == float(threshold)
+    [check] = verdict["checks"]
+    assert (check["option"], float(check["limit"]), check["value"], check["group"]) == (
+        gate, float(threshold), MSE_MEAN, None)
     if exit_code:
         direction = "above" if gate == "--fail-above" else "below"
-        assert result.stderr == f"losscli: gate failed: mse = 2304.19 is {direction} {gate} {threshold}\n"
+        assert verdict["failed"] == [f"mse = 2304.1875 is {direction} {gate} {threshold}"]
+        assert result.stderr == f"losscli: gate failed: mse = 2304.1875 is {direction} {gate} {threshold}\n"
     else:
         assert result.stderr == ""
 
@@ -318,7 +322,7 @@ def test_failed_gate_with_quiet_prints_nothing_and_exits_1():
 @pytest.mark.parametrize("gate", ["--fail-above", "--fail-below"])
 def test_gates_need_a_single_value(gate):
     result = run("compute", "mse", PRED, TARGET, "--reduction", "none", gate, "1")
-    assert_bad_input(result, "--fail-above, --fail-below and --log need a single value", "--reduction mean or sum")
+    assert_bad_input(result, "gates, --baseline and --log need a single value", "--reduction mean or sum")
 
 
 # --- NaN policy ------------------------------------------------------------------------------
@@ -352,10 +356,15 @@ def test_nan_policy_omit_equals_computing_without_the_row(tmp_path, pred_with_na
     np.testing.assert_allclose(np.load(gradient), [1 / 3, np.nan, 1 / 3, -64.0])  # 2(ŷ - y)/3
 
 
-def test_nan_policy_propagate_gives_nan(pred_with_nan):
-    data = compute_json("mse", pred_with_nan, TARGET, "--nan-policy", "propagate")
-    assert data["value"] == "nan"  # NaN is spelled as a string in JSON
-    assert data["rows_omitted"] == 0
+def test_nan_policy_propagate_gives_nan_and_exit_1(pred_with_nan):
+    result = run("compute", "mse", pred_with_nan, TARGET, "--nan-policy", "propagate", "--format", "json")
+    assert result.exit_code == 1
+    assert result.stderr == "losscli: gate failed: mse = nan is not finite (--allow-nonfinite accepts it)\n"
+    data = json.loads(result.stdout)  # strict JSON: null, and a field saying why
+    assert (data["value"], data["value_nonfinite"], data["rows_omitted"]) == (None, "nan", 0)
+    assert data["gate"]["failed"] == ["mse = nan is not finite (--allow-nonfinite accepts it)"]
+    allowed = run("compute", "mse", pred_with_nan, TARGET, "--nan-policy", "propagate", "--allow-nonfinite")
+    assert allowed.exit_code == 0, allowed.output
 
 
 # --- quiet, columns, header, target format, stdin, top ---------------------------------------
@@ -725,48 +734,47 @@ def test_reduction_a_loss_does_not_support():
     assert_bad_input(result, "perplexity supports reductions mean, none, not 'sum'")
 
 
-# --- the installed program, as a real process ------------------------------------------------
+# --- the program as a real process (python -m losscli; stdout a pipe) --------------------------
 
 
-def program_env() -> dict[str, str]:
-    return {**os.environ, "NO_COLOR": "1", "COLUMNS": "100",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+def shell(command: str) -> subprocess.CompletedProcess:
+    """A shell step in which `losscli` is this interpreter's package under test."""
+    define = f'losscli() {{ "{sys.executable}" -m losscli "$@"; }}; '
+    return subprocess.run(["bash", "-c", define + command], capture_output=True, text=True, env=program_env(),
+                          timeout=60)
 
 
-def test_installed_losscli_reads_stdin_through_a_pipe():
-    losscli_bin = Path(sys.executable).parent / "losscli"
-    assert losscli_bin.exists(), losscli_bin
-    command = f"cat {PRED} | {losscli_bin} compute mse - {TARGET} --reduction none --format csv"
-    completed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=program_env(),
-                               timeout=60)
+@pytest.mark.slow
+def test_program_reads_stdin_through_a_pipe():
+    completed = shell(f"cat {PRED} | losscli compute mse - {TARGET} --reduction none --format csv")
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout == "row,loss\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
+    assert completed.stdout == "row,mse\n1,0.25\n2,0.25\n3,0.25\n4,9216.0\n"
     assert completed.stderr == ""
 
 
-def test_installed_losscli_bad_input_is_one_line_without_traceback(tmp_path):
-    losscli_bin = Path(sys.executable).parent / "losscli"
-    completed = subprocess.run([str(losscli_bin), "compute", "mse", str(tmp_path / "missing.csv"), str(TARGET)],
-                               capture_output=True, text=True, env=program_env(), timeout=60)
+@pytest.mark.slow
+def test_program_bad_input_is_one_line_without_traceback(tmp_path):
+    completed = run_program("compute", "mse", tmp_path / "missing.csv", TARGET)
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert "Traceback" not in completed.stderr
     assert completed.stderr.count("\n") == 1 and "missing.csv: no such file" in completed.stderr
 
 
-def test_installed_losscli_gate_exit_code_in_a_shell_step():
-    losscli_bin = Path(sys.executable).parent / "losscli"
-    command = f"{losscli_bin} compute mse {PRED} {TARGET} --fail-above 100 --quiet; echo \"exit $?\""
-    completed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=program_env(),
-                               timeout=60)
+@pytest.mark.slow
+def test_program_gate_exit_code_in_a_shell_step():
+    completed = shell(f"losscli compute mse {PRED} {TARGET} --fail-above 100 --quiet; echo \"exit $?\"")
     assert completed.stdout == "exit 1\n"
 
 
-def test_python_dash_m_losscli_version():
-    completed = subprocess.run([sys.executable, "-m", "losscli", "--version"], capture_output=True, text=True,
-                               env=program_env(), timeout=60)
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout == f"losscli {losscli.__version__}\n"
+def test_installed_console_script_and_python_dash_m_agree():
+    """The console script pip installs next to this interpreter runs the same package."""
+    script = Path(sys.executable).parent / "losscli"
+    for command in ([str(script)], list(LOSSCLI)):
+        completed = subprocess.run([*command, "--version"], capture_output=True, text=True, env=program_env(),
+                                   timeout=60)
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stdout == f"losscli {losscli.__version__}\n"
 
 
 # --- known bugs in losscli/io (owned elsewhere): strict xfails that turn red once fixed ------

@@ -105,15 +105,18 @@ def test_weights_change_contributions_and_gradients():
 
 
 def test_rows_of_two_dimensional_inputs_sum_their_elements():
-    result = compute("mse", np.array([[1.0, 2.0], [0.0, 0.0]]), np.zeros((2, 2)))
-    assert row_contributions(result).tolist() == [5.0, 0.0]
+    result = compute("mse", np.array([[1.0, 2.0], [0.0, 0.0]]), np.zeros((2, 2)), reduction="none")
+    assert row_contributions(result.per_sample).tolist() == [5.0, 0.0]
+    # weights broadcast to the per-sample shape weight every element of their row
+    assert row_contributions(result.per_sample, np.full((2, 2), 3.0)).tolist() == [15.0, 0.0]
 
 
 def test_several_differentiable_inputs_add_up():
     spec = get_loss("triplet")
     arrays = spec.sample(np.random.default_rng(0), 6, spec.defaults())
     item = compare(["triplet"], arrays, top=0.5)[0]
-    expected = math.sqrt(sum(float(np.sum(g**2)) for g in item.result.gradients.values()))
+    gradients = compute("triplet", arrays).gradients  # of the mean, as compare reports them
+    expected = math.sqrt(sum(float(np.sum(g**2)) for g in gradients.values()))
     assert item.gradient_l2 == pytest.approx(expected, rel=1e-12)
     assert set(item.gradient) == {"anchor", "positive", "negative"}
 

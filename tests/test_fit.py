@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -227,3 +228,22 @@ def test_irls_is_chosen_by_the_spec_and_refused_otherwise():
     assert {spec.name for spec in losscli.LOSSES if spec.irls} >= {"mse", "mae", "huber"}
     with pytest.raises(LossCliError, match=r"irls needs a residual loss \(.*mse.*\), not tweedie"):
         fit_linear(*clean_data(rows=50), "tweedie", method="irls")
+
+
+def test_fit_names_its_features_and_leaves_out_id_like_columns(tmp_path):
+    """y = 2·x0 + 1 exactly; an 'id' column (by name) and 'step' (consecutive integers) would be
+    features if fit used every column silently; text columns are skipped; all said on stderr."""
+    from support import run
+
+    path = tmp_path / "data.csv"
+    rows = [(i + 1, 10 + i, x0, 2 * x0 + 1, f"n{i}") for i, x0 in enumerate([0.5, -1.0, 2.0, 0.25, 3.0])]
+    path.write_text("id,step,x0,y,name\n" + "".join(",".join(map(str, row)) + "\n" for row in rows))
+    result = run("fit", path, "--target", "y", "--loss", "mse", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("fit: features x0; target y; dropped name (text); dropped id (an id by its name); "
+                             "dropped step (an id by its values (consecutive integers)); "
+                             "name a column in --features to use it\n")
+    [fitted] = json.loads(result.stdout)
+    assert fitted["weights"] == pytest.approx({"x0": 2.0}) and fitted["intercept"] == pytest.approx(1.0)
+    explicit = run("fit", path, "--target", "y", "--loss", "mse", "--features", "x0,step", "--format", "json")
+    assert list(json.loads(explicit.stdout)[0]["weights"]) == ["x0", "step"]

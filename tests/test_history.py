@@ -126,8 +126,10 @@ def test_a_failed_gate_is_logged_with_its_verdict(tmp_path):
     assert result.exit_code == 1
     record = read_history(str(log))[0]
     assert record["value"] == MAE
-    assert record["gate"] == {"fail_above": 20.0, "fail_below": None, "passed": False,
-                              "reason": "is above --fail-above 20"}
+    assert record["gate"]["passed"] is False
+    assert record["gate"]["failed"] == ["mae = 24.375 is above --fail-above 20"]
+    assert [(check["option"], check["limit"], check["value"]) for check in record["gate"]["checks"]] == [
+        ("--fail-above", "20", MAE)]
 
 
 def test_groups_are_logged_as_printed(tmp_path):
@@ -152,12 +154,13 @@ def test_a_directory_input_sums_its_shards(tmp_path):
     assert (entry["path"], entry["bytes"], entry["files"]) == (str(shards), 24, 2)
 
 
-@pytest.mark.parametrize("where", ["missing-dir/runs.jsonl", "."])
-def test_an_unwritable_log_path_is_bad_input(tmp_path, where):
+@pytest.mark.parametrize(("where", "why"), [("missing-dir/runs.jsonl", "cannot write: directory"),
+                                            (".", "is a directory")])
+def test_an_unwritable_log_path_is_bad_input_before_any_output(tmp_path, where, why):
     log = tmp_path / where
-    result = run("compute", "mae", PRED, TARGET, "--log", log)
-    assert_bad_input(result, "cannot write the log", str(log))
-    assert not (tmp_path / "missing-dir").exists()
+    result = run("compute", "mae", PRED, TARGET, "--log", log, "--per-sample", tmp_path / "loss.csv")
+    assert_bad_input(result, str(log), why)
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_per_sample_values_are_not_logged(tmp_path):
@@ -194,13 +197,16 @@ def test_concurrent_appends_never_interleave(tmp_path):
     assert len(records) == 200 and all(len(record["groups"]) == 200 for record in records)
 
 
-def test_nan_values_round_trip_as_strings(tmp_path):
+def test_nan_values_round_trip_as_strict_json(tmp_path):
     log = tmp_path / "runs.jsonl"
     report = {"loss": "mse", "value": math.nan, "reduction": "mean", "n": 4, "weight_total": 4.0, "params": {},
               "rows_omitted": 0, "inputs": {"pred": "-"}, "gate": None}
     append_log(str(log), report)
-    assert '"value": "nan"' in log.read_text()
+    assert '"value": null, "value_nonfinite": "nan"' in log.read_text()
     assert math.isnan(read_history(str(log))[0]["value"])
+    # a log written before strict JSON spelled it as a string: still read
+    log.write_text(log.read_text().replace('null, "value_nonfinite": "nan"', '"inf"'))
+    assert read_history(str(log))[0]["value"] == math.inf
 
 
 # --- losscli history -------------------------------------------------------------------------
@@ -284,7 +290,7 @@ def test_history_loss_filter_keeps_changes_per_loss(huber_log):
     assert data["runs"][3]["gate"]["passed"] is True
 
     mae_only = run("history", log, "--loss", "l1", "--format", "csv", "--no-time")  # an alias of mae
-    assert mae_only.stdout == "run,loss,params,value,change,gate\n4,mae,,24.375,,passed (<= 30)\n"
+    assert mae_only.stdout == "run,loss,params,value,change,gate\n4,mae,,24.375,,passed (--fail-above 30)\n"
     table = run("history", log, "--loss", "huber", "--no-time").stdout
     assert "│ 5   │ huber │ delta=1 │ 23.96875 │ -70.125 │" in table and " mae " not in table
 
@@ -321,6 +327,38 @@ def test_a_record_without_loss_or_value_is_malformed(tmp_path, line, fragment):
     log = tmp_path / "runs.jsonl"
     log.write_text('{"loss": "mse", "value": 1.0}\n' + line + "\n")
     assert_bad_input(run("history", log), f"{log}:2", fragment)
+
+
+DIGITS_300, DIGITS_400 = "9" * 300, "9" * 400  # 1e300 is a double; 1e400 is beyond the largest, 1.8e308
+
+
+@pytest.mark.parametrize("output_format", ["table", "csv", "markdown", "json"])
+@pytest.mark.parametrize(("field", "fragment"), [
+    ('"params": [1]', 'expected an object of parameter values as "params", got [1]'),
+    ('"gate": 7', 'expected an object with "passed" true or false and numeric bounds as "gate", got 7'),
+    ('"gate": {"passed": 1}', '"gate", got {"passed": 1}'),
+    (f'"gate": {{"passed": true, "fail_above": {DIGITS_400}}}', '"gate", got {"passed": true'),
+    ('"time": 5', 'expected an ISO 8601 time text as "time", got 5'),
+    (f'"value": {DIGITS_400}', 'expected "value" within the range of a double, got 999'),
+    (f'"value": {"9" * 5000}', "invalid JSON (a number of more than 4300 digits)"),
+])
+def test_malformed_fields_are_one_line_in_every_format(tmp_path, field, fragment, output_format):
+    # Before: AttributeError or OverflowError tracebacks from the table and CSV renderers.
+    log = tmp_path / "runs.jsonl"
+    record = '{"loss": "mse", "value": 1.0, ' + field + "}" if '"value"' not in field else \
+        '{"loss": "mse", ' + field + "}"
+    log.write_text('{"loss": "mse", "value": 1.0}\n' + record + "\n")
+    assert_bad_input(run("history", log, "--format", output_format), f"{log}:2", fragment)
+
+
+def test_long_but_representable_numbers_are_shown(tmp_path):
+    log = tmp_path / "runs.jsonl"
+    log.write_text(f'{{"loss": "mse", "value": {DIGITS_300}, "params": {{"delta": {DIGITS_400}}}}}\n')
+    for output_format in ("table", "csv", "markdown", "json"):
+        result = run("history", log, "--format", output_format, "--no-time")
+        assert result.exit_code == 0, result.output
+    data = json.loads(run("history", log, "--format", "json").stdout)
+    assert data["runs"][0]["value"] == float(DIGITS_300)
 
 
 def test_a_missing_log_is_bad_input(tmp_path):

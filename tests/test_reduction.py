@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 
 import numpy as np
 import pytest
+from support import run
 
 import losscli
 from losscli import Aggregate, InputError, compute, get_loss
-from losscli.reduction import broadcast_weights
+from losscli.groups import group_aggregates
+from losscli.reduction import ScaledSum, broadcast_weights
 from losscli.summary import GradientStats
 
 REL = 1e-12
@@ -193,7 +196,7 @@ def _assert_stats_close(merged, whole):
     assert merged.max_row == whole.max_row
     assert merged.max_position == whole.max_position
     assert [row for row, *_ in merged.top_rows] == [row for row, *_ in whole.top_rows]
-    np.testing.assert_allclose([norm for _, norm, _ in merged.top_rows], [norm for _, norm, _ in whole.top_rows],
+    np.testing.assert_allclose([norm for _, norm, *_ in merged.top_rows], [norm for _, norm, *_ in whole.top_rows],
                                rtol=REL)
 
 
@@ -264,3 +267,118 @@ def test_chunked_sum_gradients_scaled_give_the_mean_gradient_stats():
         stats = GradientStats.of(chunk.gradients["pred"], row_offset=int(rows[0]))
         merged = stats if merged is None else merged.merge(stats)
     _assert_stats_close(merged.scaled(1 / 50), GradientStats.of(mean_gradient))
+
+
+# --- sums that cannot overflow ----------------------------------------------------------------
+
+BIG = 1e308  # three of them sum past the largest double, 1.797e308
+
+
+@pytest.mark.filterwarnings("error")
+def test_huge_weights_give_the_weighted_mean():
+    # losses 0, 0, 1 with equal weights 1e308: the mean is 1/3 whatever the common weight.
+    # Before: Σw = inf, Σw·l = 1e308, and the mean came out as 0.0.
+    losses, weights = np.array([0.0, 0.0, 1.0]), np.full(3, BIG)
+    whole = Aggregate.of(losses, weights)
+    assert whole.value("mean") == 1 / 3
+    assert whole.value("sum") == BIG and whole.weight_total == math.inf  # 3e308 is beyond a double
+    for cut in (1, 2):
+        merged = Aggregate.of(losses[:cut], weights[:cut]).merge(Aggregate.of(losses[cut:], weights[cut:]))
+        assert merged.value("mean") == 1 / 3
+    assert compute("mse", [0.0, 0.0, 1.0], [0.0, 0.0, 0.0], weights=weights, gradient=False).value == 1 / 3
+
+
+@pytest.mark.filterwarnings("error")
+def test_huge_losses_and_merges_of_many_parts_keep_the_mean():
+    # the mean of 1e308 taken 1000 times (in 10 parts) is 1e308; a float sum would be inf
+    parts = [Aggregate.of(np.full(100, BIG)) for _ in range(10)]
+    merged = functools.reduce(Aggregate.merge, parts, Aggregate())
+    assert merged.value("mean") == pytest.approx(BIG, rel=1e-15) and merged.count == 1000
+    # ordinary sums are the plain float sums, bit for bit
+    losses = np.random.default_rng(1).exponential(size=100)
+    assert Aggregate.of(losses).weighted_sum == float(np.sum(losses))
+
+
+def test_scaled_sums_by_hand():
+    # 1e308 + 1e308 - 1e308 = 1e308: the partial sum passes the largest double, the total does not
+    assert ScaledSum.of(np.array([BIG, BIG, -BIG])).value == BIG
+    huge = ScaledSum.of(np.full(4, BIG))  # 4e308 = 2 · 2e308
+    assert huge.value == math.inf and huge / ScaledSum.of(np.full(2, BIG)) == 2.0
+    assert huge.sqrt() == pytest.approx(2e154, rel=1e-15)
+    # a NaN or inf term propagates as in a plain sum, in any order of merging
+    assert math.isnan((huge + ScaledSum(math.nan)).value) and math.isnan((ScaledSum(math.nan) + huge).value)
+    assert (huge + ScaledSum(math.inf)).value == math.inf
+    assert math.isnan((ScaledSum(math.inf) + ScaledSum(-math.inf)).value)
+
+
+def test_group_aggregates_with_huge_weights():
+    # groups a (losses 0, 0) and b (losses 1, 0), every weight 1e308: means 0 and 1/2
+    groups = group_aggregates(np.array([0.0, 0.0, 1.0, 0.0]), np.full(4, BIG), None, ["a", "a", "b", "b"])
+    assert {label: aggregate.value("mean") for label, aggregate in groups.items()} == {"a": 0.0, "b": 0.5}
+
+
+def test_compute_with_huge_weights_prints_the_true_mean(tmp_path):
+    weights = tmp_path / "w.csv"
+    weights.write_text("w\n1e308\n1e308\n1e308\n")
+    pred, target = tmp_path / "p.csv", tmp_path / "t.csv"
+    pred.write_text("p\n1\n2\n3\n")
+    target.write_text("t\n1\n2\n4\n")
+    result = run("compute", "mse", pred, target, "-w", weights, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    # squared errors 0, 0, 1; Σw = 3e308 is beyond a double
+    assert (data["value"], data["weight_total"], data["weight_total_nonfinite"]) == (1 / 3, None, "inf")
+
+
+@pytest.mark.filterwarnings("error")
+def test_gradient_rows_of_huge_values_have_finite_norms():
+    # |(3e200, 4e200)| = 5e200, although 3e200² overflows
+    stats = GradientStats.of(np.array([[3e200, 4e200], [1.0, 0.0]]))
+    assert stats.top_rows[0][0] == 0 and stats.top_rows[0][1] == pytest.approx(5e200, rel=1e-15)
+    assert stats.as_dict()["l2_norm"] == pytest.approx(5e200, rel=1e-15)
+    assert stats.as_dict()["mean"] == pytest.approx((7e200 + 1) / 4, rel=1e-15)
+
+
+# --- non-finite values propagate the same through any merge ---------------------------------------
+
+def _nan_gradient():
+    gradient = np.random.default_rng(11).normal(size=(40, 2))
+    gradient[5, 1], gradient[17, 0], gradient[30, 0], gradient[31, 1] = np.nan, np.inf, np.nan, -np.inf
+    return gradient
+
+
+@pytest.mark.parametrize("cuts", [[10, 20, 30], [6], [31], [1, 2, 3, 5, 6, 18, 31, 39]])
+def test_nan_and_inf_merge_like_the_whole(cuts):
+    # np.argmax finds the first NaN: row 5. Before, merges compared NaN with >= and kept the
+    # other part's row (31 for four shards of ten).
+    gradient = _nan_gradient()
+    whole = GradientStats.of(gradient)
+    assert (whole.max_row, whole.max_position) == (5, (1,))
+    starts = [0, *cuts]
+    parts = [GradientStats.of(chunk, row_offset=start) for chunk, start in zip(np.split(gradient, cuts), starts,
+                                                                              strict=True)]
+    for merged in (functools.reduce(GradientStats.merge, parts),
+                   functools.reduce(lambda left, right: right.merge(left), reversed(parts))):
+        assert (merged.max_row, merged.max_position) == (whole.max_row, whole.max_position)
+        assert math.isnan(merged.max_abs)
+        # NaN and inf rows first (NaN ranks with inf, ties by row), then the largest finite norms
+        assert [row for row, *_ in merged.top_rows] == [row for row, *_ in whole.top_rows] == [5, 17, 30, 31,
+                                                                                               whole.top_rows[4][0]]
+        assert math.isnan(merged.sum_squares) and math.isnan(merged.total)
+
+
+def test_nan_policy_propagate_gives_one_answer_for_one_file_and_its_shards(tmp_path):
+    gradient_source = _nan_gradient()[:, 0]
+    pred, target = tmp_path / "pred", tmp_path / "target"
+    pred.mkdir()
+    target.mkdir()
+    for shard in range(4):
+        rows = slice(10 * shard, 10 * shard + 10)
+        np.savetxt(pred / f"part-{shard}.csv", gradient_source[rows], header="pred", comments="")
+        np.savetxt(target / f"part-{shard}.csv", np.zeros(10), header="target", comments="")
+    np.savetxt(tmp_path / "pred.csv", gradient_source, header="pred", comments="")
+    np.savetxt(tmp_path / "target.csv", np.zeros(40), header="target", comments="")
+    outputs = [json.loads(run("compute", "mse", *inputs, "--nan-policy", "propagate", "-f", "json").stdout)
+               for inputs in ((tmp_path / "pred.csv", tmp_path / "target.csv"), (pred, target))]
+    assert outputs[0]["gradient"] == outputs[1]["gradient"]
+    assert outputs[0]["gradient"]["max_abs_row"] == 31  # the first NaN (1-based row 31) outranks the inf in 18

@@ -140,7 +140,7 @@ def test_cli_streams_csv_files_in_lock_step_and_writes_outputs(big_files, monkey
     target = np.loadtxt(big_files / "target.csv", skiprows=1)
     assert json.loads(result.stdout)["value"] == pytest.approx(np.mean((pred - target) ** 2), rel=REL)
     np.testing.assert_allclose(np.load(gradient_file), 2 * (pred - target) / pred.size, rtol=1e-13)
-    np.testing.assert_allclose(pq.read_table(per_sample_file).column("loss").to_numpy(), (pred - target) ** 2,
+    np.testing.assert_allclose(pq.read_table(per_sample_file).column("mse").to_numpy(), (pred - target) ** 2,
                                rtol=1e-13)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 from typing import Annotated
 
 import typer
@@ -20,6 +22,7 @@ COMMANDS = {
     "describe": "catalogue:describe",
     "gradcheck": "gradcheck:gradcheck",
     "compare": "compare:compare",
+    "crosscheck": "crosscheck:crosscheck",
     "fit": "fit:fit",
     "demo": "demo:demo",
     "plot": "plot:plot",
@@ -40,8 +43,29 @@ class LazyCommands(TyperGroup):
         module = importlib.import_module(f"{__package__}.{module_name}")
         single = typer.Typer(context_settings=CONTEXT, rich_markup_mode=None, pretty_exceptions_enable=False,
                              add_completion=False)
-        single.command(name)(getattr(module, function_name))
+        single.command(name)(with_width_option(getattr(module, function_name)))
         return typer.main.get_command(single)
+
+
+WidthOption = Annotated[int | None, typer.Option(
+    "--width", min=20, metavar="N",
+    help="Lay tables out for N columns (default: COLUMNS, the terminal, or their natural width in a pipe).")]
+
+
+def with_width_option(command):
+    """The command with a --width option: added here once rather than to every command."""
+    from .common import force_width
+
+    @functools.wraps(command)
+    def wrapper(*args, width: int | None = None, **kwargs):
+        force_width(width)
+        return command(*args, **kwargs)
+
+    signature = inspect.signature(command, eval_str=True)  # typer reads the annotations from it
+    width = inspect.Parameter("width", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=WidthOption)
+    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), width])
+    wrapper.__annotations__ = {**command.__annotations__, "width": WidthOption}
+    return wrapper
 
 
 app = typer.Typer(
@@ -77,4 +101,22 @@ def root(
 
 
 def main() -> None:
-    app()
+    """Run the app as a well-behaved Unix program.
+
+    SIGTERM and SIGHUP unwind the run like an error (no scratch file is left, no output half
+    written), then end the process by that same signal; a closed stdout (``| head -1``) ends it
+    quietly by SIGPIPE, as the shell expects (exit 141, never 1: 1 means a check failed).
+    """
+    import signal
+
+    from .stopping import Stopped, closed_pipe, die_by, stop_on_signals
+
+    stop_on_signals()
+    try:
+        app(prog_name="losscli")  # also under python -m losscli: usage lines and shell completion
+    except Stopped as stop:
+        die_by(stop.signal_number)
+    except SystemExit as exit_:
+        if closed_pipe(exit_):
+            die_by(signal.SIGPIPE)
+        raise

@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ..compare import DEFAULT_TOP
+from ..compare import DEFAULT_TOP, resolve_losses, route_params
 from ..compare import compare as compare_losses
-from ..errors import InputError, LossCliError, UnknownLossError
+from ..conventions import apply_convention
+from ..errors import LossCliError, UnknownLossError
+from ..influence import DEFAULT_SHOWN_ROWS
+from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.compare import print_comparison
 from ..spec import LossSpec
@@ -21,13 +24,14 @@ from .common import (
     OutputFormat,
     ParamOption,
     SchedulerOption,
+    TimeoutOption,
     WorkersOption,
     check_engine,
     error_boundary,
     parse_params,
     stdout,
 )
-from .inputs import group_labels, load_inputs
+from .crosscheck import ConventionOption
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[LossSpec], list[str]]:
@@ -55,7 +59,7 @@ def _looks_like_path(argument: str) -> bool:
 def compare(
     arguments: Annotated[list[str], typer.Argument(
         metavar="LOSS|INPUT",
-        help="Loss names, then the input files shared by all of them (none: the seed's outlier example).")],
+        help="Loss names, then the input files shared by all of them (none: a built-in outlier example).")],
     top: Annotated[float, typer.Option(
         "--top", help="Fraction of rows whose share of loss and gradient is reported (at least one row).")
     ] = DEFAULT_TOP,
@@ -72,6 +76,8 @@ def compare(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    timeout: TimeoutOption = None,
+    convention: ConventionOption = None,
 ) -> None:
     """Compare losses on the same inputs: value, gradient size and outlier influence.
 
@@ -89,58 +95,34 @@ def compare(
         losscli compare mse mae 'shards/pred/*.parquet' 'shards/target/*.parquet' --engine dask --workers 4
     """
     specs, paths = split_arguments(arguments)
+    specs = [apply_convention(spec, convention) for spec in specs]
     params = parse_params(param)
-    check_engine(engine, scheduler, workers)
-    groups = None
+    check_engine(engine, scheduler, workers, timeout)
     if not paths:
         if weights is not None or col or group_by:
             raise LossCliError("--weights, --col and --group-by need input files")
         if engine is Engine.dask:
             raise LossCliError("--engine dask reads input files: give them (the built-in example runs locally)")
         comparisons = compare_losses(specs, params=params, top=top)
-        title = "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
-    elif engine is Engine.dask:
-        comparisons, groups = _compare_on_dask(specs, paths, params, top, weights, col, no_header, group_by,
-                                               scheduler, workers)
-        title = None
+        title = "Outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)"
     else:
-        comparisons = _compare_files(specs, paths, params, top, weights, col, no_header)
+        resolve_losses(specs)  # mixed input kinds fail before any file is read
+        plan = InputPlan.build(specs[0], paths, columns=col, weights=weights, group_by=group_by,
+                               header=not no_header)
+        if engine is Engine.dask:
+            comparisons = _compare_on_dask(specs, plan, params, top, scheduler, workers, timeout)
+        else:
+            comparisons = compare_losses(specs, plan, params=params, top=top)
         title = None
-    if group_by is not None and engine is Engine.local:
-        groups = _groups(comparisons, group_by, paths, no_header)
+    groups = None if group_by is None else {item.name: item.groups for item in comparisons}
     print_comparison(stdout, comparisons, output_format.value, title, groups)
 
 
-def _groups(comparisons, group_by, paths, no_header):
-    """Every loss's value per --group-by slice, from the same per-sample losses."""
-    from ..groups import groups_of
+def _compare_on_dask(specs, plan, params, top, scheduler, workers, timeout):
+    """Every loss reduced over the shards on a Dask cluster."""
+    from ..dask_engine import compare_on_dask
 
-    labels = group_labels(group_by, paths[0], header=not no_header)
-    try:
-        return {item.name: groups_of(item.result, labels) for item in comparisons}
-    except InputError as error:
-        raise LossCliError(str(error)) from None
-
-
-def _compare_files(specs, paths, params, top, weights, col, no_header):
-    """Read the inputs once (with the first loss's input names) and compare every loss on them."""
-    from ..compare import resolve_losses
-
-    resolve_losses(specs)  # mixed input kinds fail before any file is read
-    loaded = load_inputs(specs[0], paths, header=not no_header, col_selectors=col, weights=weights)
-    try:
-        return compare_losses(specs, loaded.arrays, params=params, top=top, weights=loaded.weights)
-    except InputError as error:
-        raise LossCliError(loaded.explain(error)) from None
-
-
-def _compare_on_dask(specs, paths, params, top, weights, col, no_header, group_by, scheduler, workers):
-    """Every loss reduced over the shards on a Dask cluster: (comparisons, group values or None)."""
-    from ..compare import resolve_losses, route_params
-    from ..dask_engine import compare_with_dask
-
-    resolve_losses(specs)  # mixed input kinds fail before the cluster starts
     routed = route_params(specs, params)
     resolved = [spec.resolve_params(routed[spec.name]) for spec in specs]
-    return compare_with_dask(specs, resolved, paths, top=top, scheduler=scheduler, workers=workers,
-                             header=not no_header, col_selectors=col, weights=weights, group_by=group_by)
+    return compare_on_dask(specs, resolved, plan, top=top, shown=DEFAULT_SHOWN_ROWS, scheduler=scheduler,
+                           workers=workers, timeout=timeout)

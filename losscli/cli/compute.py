@@ -2,39 +2,43 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
+import math
 from enum import Enum
 from typing import Annotated
 
 import numpy as np
 import typer
 
+from ..compare import resolve_losses, route_params
+from ..conventions import apply_convention
 from ..engine import check_reduction
-from ..errors import InputError, LossCliError
-from ..io.batches import prefetch
-from ..registry import get_loss
-from ..render.compute import print_report, report
-from ..stream import StreamReducer
+from ..errors import LossCliError
+from ..gates import CHANGES, Limit, check_names, check_run, read_baseline
+from ..inputs import InputPlan
+from ..outputs import OutputSet
+from ..render.compute import print_reports, report
+from ..render.crosscheck import print_explanation
+from ..stream import StreamReducer, reduce_batches
 from .common import (
     DEFAULT_WORKERS,
     EXIT_CHECK_FAILED,
     Engine,
     EngineOption,
-    FormatOption,
-    OutputFormat,
     ParamOption,
     QuietOption,
     SchedulerOption,
     TargetFormat,
+    TimeoutOption,
     WorkersOption,
     check_engine,
+    complete_loss,
     error_boundary,
+    parameter_files,
     parse_params,
     stderr,
     stdout,
 )
-from .inputs import input_batches
+from .crosscheck import ConventionOption, ExplainOption, explain_convention
 
 
 class Reduction(str, Enum):
@@ -49,9 +53,20 @@ class NanPolicy(str, Enum):
     propagate = "propagate"
 
 
+class ComputeFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    value = "value"
+
+
+
 @error_boundary
 def compute(
-    loss: Annotated[str, typer.Argument(help="Loss name or alias (see 'losscli list').")],
+    loss: Annotated[str, typer.Argument(
+        help="Loss name or alias (see 'losscli list'), or a comma list of losses sharing the inputs, read once.",
+        autocompletion=complete_loss)],
     inputs: Annotated[list[str], typer.Argument(
         help="Input files in the loss's input order (.csv, .parquet, .npy; - reads CSV from stdin).")],
     param: ParamOption = None,
@@ -60,16 +75,33 @@ def compute(
         "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
     col: Annotated[list[str] | None, typer.Option(
         "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
+    ids: Annotated[list[str] | None, typer.Option(
+        "--id", metavar="[FILE:]COLUMN",
+        help="An id column carried into top rows and --per-sample/--gradient files (repeatable; text allowed).")
+    ] = None,
     no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
     target_format: Annotated[TargetFormat | None, typer.Option(
         help="Class targets as one column of ids (index) or one column per class (onehot).")] = None,
-    output_format: FormatOption = OutputFormat.table,
+    output_format: Annotated[ComputeFormat, typer.Option(
+        "--format", "-f", help="Output format; value prints the value alone, one per loss.")] = ComputeFormat.table,
     per_sample: Annotated[str | None, typer.Option(
         "--per-sample", metavar="PATH", help="Write each sample's loss (.csv, .parquet or .npy).")] = None,
     gradient: Annotated[str | None, typer.Option(
         "--gradient", metavar="PATH", help="Write dL/d(first input) for the chosen reduction.")] = None,
-    fail_above: Annotated[float | None, typer.Option(help="Exit 1 when the value is above this.")] = None,
-    fail_below: Annotated[float | None, typer.Option(help="Exit 1 when the value is below this.")] = None,
+    fail_above: Annotated[list[str] | None, typer.Option(
+        metavar="[LOSS=]X", help="Exit 1 when the value, or any --group-by slice, is above X.")] = None,
+    fail_below: Annotated[list[str] | None, typer.Option(
+        metavar="[LOSS=]X", help="Exit 1 when the value, or any --group-by slice, is below X.")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        metavar="FILE", help="A previous --format json output, or a --log file (its last run of the loss).")] = None,
+    max_increase: Annotated[list[str] | None, typer.Option(
+        metavar="[LOSS=]X[%]", help="Exit 1 when the value (or a slice) rose more than X, or X% of the baseline.")
+    ] = None,
+    max_decrease: Annotated[list[str] | None, typer.Option(
+        metavar="[LOSS=]X[%]", help="Exit 1 when the value (or a slice) fell more than X, or X% of the baseline.")
+    ] = None,
+    allow_nonfinite: Annotated[bool, typer.Option(
+        "--allow-nonfinite", help="Exit 0 even when a value is NaN or infinite.")] = False,
     nan_policy: Annotated[NanPolicy, typer.Option(
         help="NaN/inf inputs: raise an error, omit their rows, or propagate to the result.")] = NanPolicy.raise_,
     top: Annotated[int, typer.Option(min=0, help="How many rows of largest gradient to list.")] = 5,
@@ -80,102 +112,170 @@ def compute(
     engine: EngineOption = Engine.local,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = DEFAULT_WORKERS,
+    timeout: TimeoutOption = None,
     log: Annotated[str | None, typer.Option(
         "--log", metavar="FILE.jsonl", help="Append this run (time, inputs, loss, params, value) to a log.")] = None,
+    label: Annotated[str | None, typer.Option(
+        metavar="TEXT", help="A label for this run (e.g. a commit id), kept in --log and shown by history.")] = None,
+    convention: ConventionOption = None,
+    explain: ExplainOption = False,
 ) -> None:
-    """Compute a loss over predictions and targets read from files.
+    """Compute one or several losses over predictions and targets read from files.
 
     Prints the value, the resolved parameters and a gradient summary (L2 norm, largest
-    |gradient| and its row, the rows that drive training). Rows are 1-based data rows.
+    |gradient| and its row, the rows that drive training). Rows are 1-based data rows. Gates
+    exit 1 when the value, or any --group-by slice, crosses a threshold or moved too far from a
+    --baseline run; a NaN or infinite value exits 1 too (unless --allow-nonfinite).
 
     \b
     Example:
         losscli compute mse sample_data/outliers_pred.csv sample_data/outliers_target.csv
-        losscli compute huber sample_data/eval.parquet --col pred=yhat --col target=y -p delta=2 --format json
+        losscli compute mse,mae,huber sample_data/eval.parquet --col pred=yhat --col target=y --fail-above mae=2
+        losscli compute mae sample_data/eval.parquet --col pred=yhat --col target=y --group-by segment --fail-above 2
     """
-    from .. import io
+    specs = [apply_convention(spec, convention) for spec in resolve_losses([name for name in loss.split(",")
+                                                                            if name.strip()])]
+    routed = route_params(specs, parse_params(param))
+    params = [spec.resolve_params(routed[spec.name]) for spec in specs]
+    for spec in specs:
+        check_reduction(spec, reduction.value)
+    limits = _limits(specs, fail_above, fail_below, max_increase, max_decrease, baseline)
+    _check_usage(reduction, limits, log, baseline, per_sample, gradient, engine, output_format, len(specs))
+    plan = InputPlan.build(specs[0], inputs, columns=col, weights=weights, ids=ids or (), group_by=group_by,
+                           header=not no_header, target_format=target_format.value if target_format else None)
+    outputs = _outputs(plan, per_sample, gradient, log, param)
+    check_engine(engine, scheduler, workers, timeout)
+    reducers = [StreamReducer(spec, resolved, reduction.value, nan_policy=nan_policy.value, top=top)
+                for spec, resolved in zip(specs, params, strict=True)]
+    with outputs:
+        if engine is Engine.dask:
+            from ..dask_engine import reduce_on_dask
 
-    spec = get_loss(loss)
-    params = spec.resolve_params(parse_params(param))
-    check_reduction(spec, reduction.value)
-    if reduction is Reduction.none and (fail_above is not None or fail_below is not None or log is not None):
-        raise LossCliError("--fail-above, --fail-below and --log need a single value: use --reduction mean or sum")
-    if per_sample is not None and gradient is not None and os.path.realpath(per_sample) == os.path.realpath(gradient):
-        raise LossCliError(f"--per-sample and --gradient both write {gradient}: give two different paths")
-    for output in (per_sample, gradient):
-        if output is not None:
-            io.file_format(output)  # an unknown extension fails before any file is written
-            io.check_output_path(output, [*inputs, *([weights] if weights else [])])
-    check_engine(engine, scheduler, workers)
-    reading = {"header": not no_header, "col_selectors": col, "weights": weights, "group_by": group_by,
-               "target_format": target_format.value if target_format else None}
-    if engine is Engine.dask:
-        if per_sample or gradient or reduction is Reduction.none:
-            raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, --reduction none")
-        from ..dask_engine import reduce_with_dask
+            reduce_on_dask(plan, lambda _: reducers, scheduler=scheduler, workers=workers, timeout=timeout)
+            results, per_sample_values = [reducer.result() for reducer in reducers], [None] * len(reducers)
+        else:
+            results, per_sample_values = _reduce_locally(reducers, plan, outputs, per_sample, gradient, quiet)
+        sources = {source.name: source.path for source in plan.sources}
+        reports = [report(result, sources, _gate(result, limits, baseline, allow_nonfinite), values, label)
+                   for result, values in zip(results, per_sample_values, strict=True)]
+        explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header,
+                                     target_format, data) for spec, data in zip(specs, reports, strict=True)]
+        if log is not None:
+            from ..history import encode_record, log_record
 
-        result = reduce_with_dask(spec, params, reduction.value, inputs, nan_policy=nan_policy.value, top=top,
-                                  scheduler=scheduler, workers=workers, **reading)
-        per_sample_values = None
-    else:
-        result, per_sample_values = _reduce_locally(spec, params, reduction.value, inputs, reading,
-                                                    nan_policy.value, top, per_sample, gradient, quiet)
-    gate = _gate(result.value, fail_above, fail_below)
-    data = report(result, dict(zip(spec.input_names, _sources(inputs, spec), strict=True)), gate, per_sample_values)
-    if log is not None:
-        from ..history import append_log
-
-        append_log(log, data)
+            for data in reports:
+                outputs.append_line(log, encode_record(log_record(data)))
+        outputs.commit()
     if not quiet:
-        print_report(stdout, data, output_format.value)
-    if gate and not gate["passed"]:
+        print_reports(stdout, reports, output_format.value)
+        for explanation in filter(None, explanations):
+            if output_format is not ComputeFormat.json:
+                print_explanation(stdout if output_format is ComputeFormat.table or output_format is
+                                  ComputeFormat.markdown else stderr, convention, *explanation)
+    failed = [line for data in reports if data["gate"] for line in data["gate"]["failed"]]
+    if failed:
         if not quiet:
-            stderr.print(f"losscli: gate failed: {spec.name} = {result.value:.6g} {gate['reason']}", markup=False)
+            for line in failed:
+                stderr.print(f"losscli: gate failed: {line}", markup=False)
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-def _reduce_locally(spec, params, reduction, inputs, reading, nan_policy, top, per_sample, gradient, quiet):
-    """Stream the inputs through one reducer; (result, per-sample values to print or None)."""
-    reducer = StreamReducer(spec, params, reduction, nan_policy=nan_policy, top=top)
-    kept_values = reduction == "none" and not quiet
-    per_sample_values = []
-    with contextlib.ExitStack() as stack:
-        writers = _Writers(stack, per_sample, gradient)
-        for batch, loaded in _with_progress(prefetch(input_batches(spec, inputs, **reading)), quiet):
-            try:
-                output = reducer.add(batch)
-            except InputError as error:
-                raise LossCliError(loaded.explain(error)) from None
-            writers.append(output, loaded.tables[reducer.gradient_input].columns)
-            if kept_values:
-                per_sample_values.append(output.per_sample)
-        result = reducer.result()
-        writers.finish(result.gradient_factor)
-    return result, np.concatenate(per_sample_values) if per_sample_values else None
+def _explanation(spec, convention, explain, inputs, param, col, weights, no_header, target_format, data):
+    """--convention NAME goes into the report; with --explain, what it changed (also in the report)."""
+    if convention is None:
+        if explain:
+            raise LossCliError("--explain says what a --convention changes: give one")
+        return None
+    explanation = explain_convention(spec, convention, inputs, parse_params(param), col=col, weights=weights,
+                                     header=not no_header, target_format=target_format) if explain else None
+    data["convention"] = convention
+    data["explanation"] = explanation and explanation[2]
+    return explanation
 
 
-class _Writers:
-    """--per-sample and --gradient files, written batch by batch and completed at the end."""
+def _limits(specs, fail_above, fail_below, max_increase, max_decrease, baseline) -> list[Limit]:
+    """The gate options as limits, each naming a computed loss or none."""
+    limits = [Limit.parse(kind, text) for kind, texts in (("fail_above", fail_above), ("fail_below", fail_below),
+                                                          ("max_increase", max_increase),
+                                                          ("max_decrease", max_decrease))
+              for text in texts or ()]
+    check_names(limits, [spec.name for spec in specs])
+    if baseline is not None and not any(limit.kind in CHANGES for limit in limits):
+        raise LossCliError("--baseline is compared through --max-increase or --max-decrease: give one")
+    return limits
 
-    def __init__(self, stack: contextlib.ExitStack, per_sample: str | None, gradient: str | None):
-        from .. import io
 
-        self.per_sample = stack.enter_context(io.ArrayStreamWriter(per_sample)) if per_sample else None
-        self.gradient = stack.enter_context(io.ArrayStreamWriter(gradient)) if gradient else None
-        self.gradient_columns = None
+def _check_usage(reduction, limits, log, baseline, per_sample, gradient, engine, output_format, losses) -> None:
+    """Conflicting options, rejected before anything is read, naming the options."""
+    if reduction is Reduction.none and (limits or log is not None or baseline is not None):
+        raise LossCliError("gates, --baseline and --log need a single value: use --reduction mean or sum")
+    if reduction is Reduction.none and output_format is ComputeFormat.value and losses > 1:
+        raise LossCliError("--format value with --reduction none prints one loss's per-sample values: give one loss")
+    if engine is Engine.dask and (per_sample or gradient or reduction is Reduction.none):
+        raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, --reduction none")
 
-    def append(self, output, input_columns) -> None:
-        if self.per_sample is not None:
-            self.per_sample.append(output.per_sample)
-        if self.gradient is not None:
-            self.gradient.append(output.gradient)
-            self.gradient_columns = [f"grad_{name}" for name in input_columns] or None
 
-    def finish(self, gradient_factor: float) -> None:
-        if self.per_sample is not None:
-            self.per_sample.finish(1.0, _per_sample_columns(self.per_sample.row_shape))
-        if self.gradient is not None:
-            self.gradient.finish(gradient_factor, self.gradient_columns)
+def _outputs(plan, per_sample, gradient, log, param) -> OutputSet:
+    """Every file this run writes: never one it reads (inputs, weights, ids, groups, glob and
+    directory members, the file behind stdin, -p data files), committed together or not at all."""
+    return OutputSet({"--per-sample": per_sample, "--gradient": gradient, "--log": log},
+                     reads=[*plan.files(), *plan.read_paths(), *parameter_files(param)])
+
+
+def _gate(result, limits, baseline_path, allow_nonfinite) -> dict | None:
+    """The verdict of every gate on one loss (None when nothing was checked)."""
+    failed = []
+    if result.value is not None and not math.isfinite(result.value) and not allow_nonfinite:
+        failed.append(f"{result.spec.name} = {result.value} is not finite (--allow-nonfinite accepts it)")
+    mine = [limit for limit in limits if limit.applies_to(result.spec.name)]
+    if not mine and not failed:
+        return None
+    groups = None if result.groups is None else {group.label: group.value for group in result.groups}
+    baseline = None
+    if baseline_path is not None and any(limit.kind in CHANGES for limit in mine):
+        baseline = read_baseline(baseline_path, result.spec.name, result.params)
+    checks = check_run(mine, result.spec.name, result.value, groups, baseline)
+    failed += [check.line() for check in checks if not check.passed]
+    return {"passed": not failed, "failed": failed, "checks": [check.as_dict() for check in checks]}
+
+
+def _reduce_locally(reducers, plan, outputs, per_sample, gradient, quiet):
+    """Stream the inputs through every reducer, writing the --per-sample and --gradient tables (a
+    block of columns per loss: {loss} or {loss}_1..k, {loss}_grad_{input column});
+    (results, per-sample values to print or None, per loss)."""
+    kept_values = reducers[0].reduction == "none" and not quiet
+    per_sample_values = [[] for _ in reducers]
+    names = [reducer.spec.name for reducer in reducers]
+    per_sample_table = outputs.table(per_sample) if per_sample else None
+    gradient_table = outputs.table(gradient) if gradient else None
+    input_columns = []
+
+    def on_outputs(batch, batch_outputs):
+        input_columns[:] = batch.tables[reducers[0].gradient_input].columns
+        by_loss = list(zip(names, batch_outputs, strict=True))
+        if per_sample_table is not None:
+            per_sample_table.append(**{name: output.per_sample for name, output in by_loss})
+        if gradient_table is not None:
+            gradient_table.append(**{f"{name}_grad": output.gradient for name, output in by_loss})
+        if kept_values:
+            for values, output in zip(per_sample_values, batch_outputs, strict=True):
+                values.append(output.per_sample)
+
+    reduce_batches(_with_progress(plan.batches(), quiet), reducers, on_outputs)
+    results = [reducer.result() for reducer in reducers]
+    if per_sample_table is not None:
+        per_sample_table.finish()
+    if gradient_table is not None:
+        columns = {f"{name}_grad": [f"{name}_grad_{column}" for column in input_columns] for name in names}
+        factors = {f"{name}_grad": result.gradient_factor for name, result in zip(names, results, strict=True)}
+        gradient_table.finish(factors,
+                              {block: given for block, given in columns.items()
+                               if len(given) == _row_width(gradient_table.shapes.get(block, ()))})
+    return results, [np.concatenate(values) if values else None for values in per_sample_values]
+
+
+def _row_width(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def _with_progress(batches, quiet: bool):
@@ -189,29 +289,7 @@ def _with_progress(batches, quiet: bool):
                   transient=True) as progress:
         task = progress.add_task("reading", total=None)
         rows = 0
-        for batch, loaded in batches:
-            rows += next(iter(batch.arrays.values())).shape[0]
+        for batch in batches:
+            rows += batch.rows
             progress.update(task, description=f"{rows:,} rows")
-            yield batch, loaded
-
-
-def _sources(inputs: list[str], spec) -> list[str]:
-    return inputs if len(inputs) == len(spec.inputs) else inputs * len(spec.inputs)
-
-
-def _gate(value, fail_above: float | None, fail_below: float | None) -> dict | None:
-    """The CI gate's verdict; NaN never passes a gate."""
-    if fail_above is None and fail_below is None:
-        return None
-    reason = None
-    if fail_above is not None and not value <= fail_above:
-        reason = f"is above --fail-above {fail_above:g}"
-    if fail_below is not None and not value >= fail_below:
-        reason = f"is below --fail-below {fail_below:g}"
-    return {"fail_above": fail_above, "fail_below": fail_below, "passed": reason is None, "reason": reason}
-
-
-def _per_sample_columns(row_shape) -> list[str]:
-    """"loss" for one value per row; loss_1..loss_k for [N, D] or [B, T] per-sample losses."""
-    width = int(np.prod(row_shape or (), dtype=np.int64))
-    return ["loss"] if width == 1 else [f"loss_{i + 1}" for i in range(width)]
+            yield batch

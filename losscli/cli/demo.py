@@ -21,10 +21,10 @@ def demo(
     name: Annotated[DemoName, typer.Argument(help="outliers, regression or focal.")],
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
-    """Run one of the seed's examples: why the choice of loss matters.
+    """Run a classic example: why the choice of loss matters.
 
     outliers: MSE, MAE and Huber on targets 1, 2, 3, 100 vs predictions 1.5, 2.5, 3.5, 4.0,
-    with the outlier's share of each loss and gradient. regression: the seed's linear
+    with the outlier's share of each loss and gradient. regression: a linear
     regression (100 × 3, w = [1.5, -2, 0.5], noise 0.1, seed 42) fitted by MSE, MAE and Huber,
     clean and with 10 % gross outliers. focal: focal loss for several gamma against BCE on
     easy and hard examples.
@@ -54,7 +54,7 @@ def _regression(fmt: str) -> None:
     labels = {"clean": "clean data", "outliers": "10 rows' targets replaced by U(20, 50) outliers"}
     print_fits(stdout, [item.fit for item in results], fmt, true_weights=TRUE_WEIGHTS,
                datasets=[labels[item.dataset] if fmt in ("table", "markdown") else item.dataset for item in results],
-               title="Seed regression demo (100 × 3, w = [1.5, -2, 0.5], noise 0.1, seed 42)")
+               title="Regression demo (100 × 3, w = [1.5, -2, 0.5], noise 0.1, seed 42)")
 
 
 def _focal(fmt: str) -> None:

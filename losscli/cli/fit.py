@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 
 from ..errors import InputError, LossCliError
 from ..fit import DEFAULT_MAX_ITER, fit_many
+from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.fit import print_fits
 from .common import FormatOption, OutputFormat, ParamOption, error_boundary, parse_params, stderr, stdout
@@ -25,22 +27,47 @@ def parse_numbers(text: str, option: str) -> list[float]:
 
 
 def split_table(table, target: str, features: str | None):
-    """(features table, target table): --features columns, or every column but the target."""
+    """(features table, target table, dropped {column: why}): --features columns, or every
+    numeric column but the target and the id-like ones (see :func:`id_like`)."""
     from .. import io
+
+    if table.format == "npy":
+        raise LossCliError(f"{table.source}: fit needs named columns for --target and --features: "
+                           "give a .csv or .parquet file")
+    for option, text, example in (("--target", target, "--target y"), ("--features", features, "--features a,b,c")):
+        if text is not None and not all(part.strip() for part in text.split(",")):
+            raise LossCliError(f"{table.source}: {option} {text!r} has an empty column name (e.g. {example})")
 
     target_table = io.select_columns(table, target)
     if target_table.values.shape[1] != 1:
         raise LossCliError(f"{table.source}: --target names one column, got {len(target_table.columns)}")
+    dropped = {name: "text" for name in table.skipped_columns}
     if features is None:
-        keep = [i for i, name in enumerate(table.columns) if name != target_table.columns[0]]
+        others = [i for i, name in enumerate(table.columns) if name != target_table.columns[0]]
+        dropped |= {table.columns[i]: why for i in others if (why := id_like(table.columns[i], table.values[:, i]))}
+        keep = [i for i in others if table.columns[i] not in dropped]
         if not keep:
-            raise LossCliError(f"{table.source}: no feature columns besides the target {target!r}")
+            raise LossCliError(f"{table.source}: no feature columns besides the target {target!r}"
+                               + (f" (dropped: {', '.join(dropped)})" if dropped else ""))
         feature_table = replace(table, columns=tuple(table.columns[i] for i in keep), values=table.values[:, keep])
     else:
         feature_table = io.select_columns(table, features)
     if target_table.columns[0] in feature_table.columns:
         raise LossCliError(f"{table.source}: the target {target!r} is also among the --features")
-    return feature_table, target_table
+    return feature_table, target_table, dropped
+
+
+ID_NAME = re.compile(r"(^|[_\W])(id|ids|index|idx|key|row|uuid)$", re.IGNORECASE)
+
+
+def id_like(name: str, values: np.ndarray) -> str | None:
+    """Why a column looks like a row id rather than a feature (None if it does not): its name
+    (id, *_id, index, key, row...) or its values (distinct integers in consecutive order)."""
+    if ID_NAME.search(name):
+        return "an id by its name"
+    if values.size > 2 and np.all(values == np.round(values)) and np.all(np.diff(values) == 1):
+        return "an id by its values (consecutive integers)"
+    return None
 
 
 @contextmanager
@@ -95,8 +122,8 @@ def fit(
         get_loss(name)  # an unknown name fails before the table is read
     params = parse_params(param)
     expected = parse_numbers(true_weights, "--true-weights") if true_weights is not None else None
-    table = io.read_table(data, header=not no_header)
-    feature_table, target_table = split_table(table, target, features)
+    table = InputPlan.build(["data"], [data], header=not no_header).load().tables["data"]
+    feature_table, target_table, dropped = split_table(table, target, features)
     if expected is not None and len(expected) != len(feature_table.columns):
         raise LossCliError(f"--true-weights has {len(expected)} values for {len(feature_table.columns)} features "
                            f"({', '.join(feature_table.columns)})")
@@ -107,6 +134,10 @@ def fit(
         except InputError as error:
             located = feature_table if error.input_name == "features" else target_table
             raise LossCliError(io.describe_location(error, located)) from None
+    # said once the fit succeeded: a bad input stays one line on stderr
+    stderr.print(f"fit: features {', '.join(feature_table.columns)}; target {target_table.columns[0]}"
+                 + "".join(f"; dropped {name} ({why})" for name, why in dropped.items())
+                 + ("; name a column in --features to use it" if dropped else ""), markup=False)
     for result in results:
         if not result.converged:
             stderr.print(f"warning: {result.loss} did not converge in {result.iterations} iterations "

@@ -10,6 +10,7 @@ import typer
 from .. import gradcheck as checker
 from .. import usercode
 from ..errors import InputError, LossCliError
+from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.gradcheck import print_result, print_summary
 from .common import (
@@ -119,13 +120,9 @@ def _check_builtin(target, settings, params, inputs, like, init, target_format):
     spec = get_loss(target)
     if not inputs:
         return checker.gradcheck(spec, params=params, **_options(settings))
-    from .inputs import load_inputs
-
-    loaded = load_inputs(spec, inputs)
-    try:
-        return checker.gradcheck(spec, loaded.arrays, params=params, **_options(settings))
-    except InputError as error:
-        raise LossCliError(loaded.explain(error)) from None
+    batch = InputPlan.build(spec, inputs).load()
+    with batch.located():
+        return checker.gradcheck(spec, batch.arrays, params=params, **_options(settings))
 
 
 def _check_user_code(target, settings, params, inputs, like, init, target_format):
@@ -135,7 +132,7 @@ def _check_user_code(target, settings, params, inputs, like, init, target_format
         try:
             arrays = usercode.validated_inputs(like, arrays, params) if like else arrays
         except InputError as error:
-            raise LossCliError(explain(error)) from None
+            raise explain(error) from None
     else:
         arrays = usercode.borrow_inputs(like, params=params, size=settings.size, seed=settings.seed,
                                         target_format=target_format)
@@ -144,12 +141,6 @@ def _check_user_code(target, settings, params, inputs, like, init, target_format
 
 def _read_user_inputs(paths: list[str], like: str | None):
     """Files for your code: shaped as ``like``'s inputs when given, else as read (y_pred, y_true, ...)."""
-    from .. import io
-    from .inputs import load_inputs
-
-    if like:
-        loaded = load_inputs(get_loss(like), paths)
-        return loaded.arrays, loaded.explain
-    names = ["y_pred", "y_true", *(f"input{index}" for index in range(3, len(paths) + 1))]
-    arrays = {name: io.as_input_array(io.read_table(path)) for name, path in zip(names, paths, strict=False)}
-    return arrays, str
+    names = ["y_pred", "y_true", *(f"input{index}" for index in range(3, len(paths) + 1))][:len(paths)]
+    batch = InputPlan.build(get_loss(like) if like else names, paths).load()
+    return batch.arrays, batch.locate

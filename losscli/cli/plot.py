@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .common import ParamOption, error_boundary, parse_params, stderr, stdout
+from ..outputs import check_outputs
+from .common import ParamOption, error_boundary, parameter_files, parse_params, stderr, stdout
 
 
 @error_boundary
@@ -35,6 +36,7 @@ def plot(
     """
     from ..plot import loss_curves, save_image
 
+    check_outputs(parameter_files(param), {"--out": out})
     curves = loss_curves(losses, parse_params(param), x_range, points)
     if out == "-":
         from ..render.textplot import curves_text

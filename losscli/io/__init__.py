@@ -4,10 +4,11 @@ pandas and pyarrow are imported only inside the functions that need them, so imp
 package (and ``losscli --help``) stays light.
 """
 
-from .readers import FORMATS, file_format, read_column, read_table
+from .readers import FORMATS, extra_columns, file_format, read_table
 from .table import STDIN, FileError, Table, as_input_array, describe_location, format_location, select_columns
-from .writers import ArrayStreamWriter, check_output_path, write_array
+from .table_writer import TableWriter
+from .writers import append_line, write_array
 
-__all__ = ["FORMATS", "STDIN", "ArrayStreamWriter", "FileError", "Table", "as_input_array", "check_output_path",
-           "describe_location", "file_format", "format_location", "read_column", "read_table", "select_columns",
+__all__ = ["FORMATS", "STDIN", "FileError", "Table", "TableWriter", "append_line", "as_input_array",
+           "describe_location", "extra_columns", "file_format", "format_location", "read_table", "select_columns",
            "write_array"]

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .readers import FORMATS, _check_exists, _check_readable, _table_to_values, file_format, read_table
+from .readers import (
+    FORMATS,
+    check_exists,
+    check_readable,
+    csv_column_names,
+    extra_columns,
+    file_format,
+    read_table,
+    table_to_values,
+)
 from .table import FileError, Table
 
 DEFAULT_BATCH_ROWS = 1 << 20
@@ -42,11 +51,12 @@ def expand_paths(path: str) -> list[str]:
 
 
 def iter_tables(path: str, *, header: bool = True, batch_rows: int = DEFAULT_BATCH_ROWS,
-                stdin=None) -> Iterator[Table]:
-    """Batches of every file ``path`` names, in order; all must have the first file's columns."""
+                stdin=None, extra: Sequence[str] = ()) -> Iterator[Table]:
+    """Batches of every file ``path`` names, in order; all must have the first file's columns.
+    ``extra`` columns are kept as they are in each batch (see :attr:`Table.extra`)."""
     columns = None
     for file_path in expand_paths(path):
-        for batch in _iter_file(file_path, header, batch_rows, stdin):
+        for batch in _iter_file(file_path, header, batch_rows, stdin, tuple(extra)):
             if columns is None:
                 columns = batch.columns
             elif batch.columns != columns:
@@ -55,22 +65,22 @@ def iter_tables(path: str, *, header: bool = True, batch_rows: int = DEFAULT_BAT
             yield batch
 
 
-def _iter_file(path: str, header: bool, batch_rows: int, stdin) -> Iterator[Table]:
+def _iter_file(path: str, header: bool, batch_rows: int, stdin, extra: tuple[str, ...]) -> Iterator[Table]:
     if path == "-" or os.path.isfile(path) and os.path.getsize(path) < STREAM_BYTES:
-        yield read_table(path, header=header, stdin=stdin)
+        yield read_table(path, header=header, stdin=stdin, extra=extra)
         return
-    _check_exists(path)
+    check_exists(path)
     kind = file_format(path)
-    _check_readable(path)
+    check_readable(path)
     if kind == "parquet":
-        yield from _iter_parquet(path, batch_rows)
+        yield from _iter_parquet(path, batch_rows, extra)
     elif kind == "npy":
-        yield from _iter_npy(path, batch_rows)
+        yield from _iter_npy(path, batch_rows, extra)
     else:
-        yield from _iter_csv(path, header)
+        yield from _iter_csv(path, header, extra)
 
 
-def _iter_parquet(path: str, batch_rows: int) -> Iterator[Table]:
+def _iter_parquet(path: str, batch_rows: int, extra: tuple[str, ...]) -> Iterator[Table]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -80,12 +90,15 @@ def _iter_parquet(path: str, batch_rows: int) -> Iterator[Table]:
         # about batch_rows values per column of a narrow file: wide files (logits) get fewer rows
         rows = max(1, min(batch_rows, BATCH_VALUES // max(len(parquet.schema_arrow), 1)))
         record_batches = parquet.iter_batches(batch_size=rows, use_threads=True)
-        yield from _tables(record_batches, path, "parquet", 0)
+        yield from _tables(record_batches, path, "parquet", 0, extra)
     except pa.ArrowException as error:
         raise FileError(path, f"not a valid Parquet file: {str(error).splitlines()[0]}") from None
 
 
-def _iter_npy(path: str, batch_rows: int) -> Iterator[Table]:
+def _iter_npy(path: str, batch_rows: int, extra: tuple[str, ...]) -> Iterator[Table]:
+    if extra:
+        raise FileError(path, f"an .npy array has no named columns (asked for {', '.join(map(repr, extra))})",
+                        hint="use a CSV or Parquet file for id and group columns")
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as error:
@@ -95,26 +108,26 @@ def _iter_npy(path: str, batch_rows: int) -> Iterator[Table]:
         yield Table(path, (), np.asarray(array[start:start + rows], dtype=np.float64), 0, "npy", (), start)
 
 
-def _iter_csv(path: str, header: bool) -> Iterator[Table]:
+def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table]:
     """A large CSV in blocks of about CSV_BLOCK_BYTES, cut at line ends, each parsed on its own
     by Arrow's multi-threaded reader (faster than its streaming reader here) with the header
     line in front. Each block infers its own column types, so a bad cell is named exactly.
     A quoted field spanning lines must not straddle a block boundary."""
-    from .readers import _parse_csv
+    from .readers import parse_csv
 
     header_line = b""
     first_row = 0
     header_lines = 1 if header else 0
-    names = None
+    names, skipped = None, ()
     with open(path, "rb") as handle:
         if header:
             header_line = handle.readline()
         for block in _line_blocks(handle):
-            arrow_table = _parse_csv(path, header_line + block, header, threads=True)
-            if not header:
-                arrow_table = arrow_table.rename_columns([f"column_{i + 1}" for i in range(arrow_table.num_columns)])
-            names, values = _batch_values(arrow_table, path, names, first_row, header_lines + 1)
-            yield Table(path, names, values, header_lines, "csv", (), first_row)
+            arrow_table = parse_csv(path, header_line + block, header, threads=True)
+            arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
+            names, values, skipped = _batch_values(arrow_table, path, names, skipped, first_row, header_lines + 1)
+            yield Table(path, names, values, header_lines, "csv", skipped, first_row,
+                        extra_columns(arrow_table, extra, path))
             first_row += arrow_table.num_rows
     if first_row == 0:
         raise FileError(path, "header only, no data rows" if header else "empty file")
@@ -138,38 +151,42 @@ def _line_blocks(handle) -> Iterator[bytes]:
         yield data[:cut]
 
 
-def _tables(record_batches, source: str, kind: str, header_lines: int) -> Iterator[Table]:
+def _tables(record_batches, source: str, kind: str, header_lines: int, extra: tuple[str, ...]) -> Iterator[Table]:
     """Tables of the numeric columns of consecutive Arrow record batches.
 
     The first batch decides which columns are numeric (as :func:`read_table` does for a whole
     file); later batches must hold numbers (or missing cells) in those columns.
     """
-    names = None
+    names, skipped = None, ()
     first_row = 0
     first_line = header_lines + 1 if kind == "csv" else None
     for record_batch in record_batches:
         if record_batch.num_rows == 0:
             continue
-        names, values = _batch_values(record_batch, source, names, first_row, first_line)
-        yield Table(source, names, values, header_lines, kind, (), first_row)
+        names, values, skipped = _batch_values(record_batch, source, names, skipped, first_row, first_line)
+        yield Table(source, names, values, header_lines, kind, skipped, first_row,
+                    extra_columns(record_batch, extra, source))
         first_row += record_batch.num_rows
     if first_row == 0:
         raise FileError(source, "no data rows")
 
 
-def _batch_values(record_batch, source: str, names, first_row: int, first_line: int | None):
-    """(numeric column names, float64 values) of one batch, keeping the first batch's columns."""
+def _batch_values(record_batch, source: str, names, skipped, first_row: int, first_line: int | None):
+    """(numeric column names, float64 values, skipped columns) of one batch, keeping the first
+    batch's columns."""
     selected = record_batch if names is None else record_batch.select(list(names))
-    found, values, _ = _table_to_values(selected, source, row_offset=first_row, first_line=first_line)
-    if names is None or found == names:
-        return found, values
+    found, values, first_skipped = table_to_values(selected, source, row_offset=first_row, first_line=first_line)
+    if names is None:
+        return found, values, first_skipped
+    if found == names:
+        return found, values, skipped
     full = np.full((record_batch.num_rows, len(names)), np.nan)
     for name in names:
         if name in found:
             full[:, names.index(name)] = values[:, found.index(name)]
         elif record_batch.column(name).null_count != record_batch.num_rows:
             raise FileError(source, f"column {name!r} holds text from row {first_row + 1} on, expected numbers")
-    return names, full
+    return names, full, skipped
 
 
 def prefetch(items: Iterator, depth: int = 1) -> Iterator:
@@ -213,3 +230,27 @@ def prefetch(items: Iterator, depth: int = 1) -> Iterator:
             yield item
     finally:
         stop.set()
+
+
+def row_bound(path: str, header: bool = True) -> int | None:
+    """An upper bound on the data rows of one file, without parsing it: a Parquet footer's
+    count, an .npy header's first dimension, a CSV file's line count (blank lines and quoted
+    line breaks only raise it); None when the file cannot be read."""
+    import pyarrow as pa
+
+    try:
+        kind = file_format(path)
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if kind == "npy":
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+            return int(shape[0]) if shape else 1
+        lines, last = 0, b"\n"
+        with open(path, "rb") as handle:
+            while block := handle.read(CSV_BLOCK_BYTES):
+                lines, last = lines + block.count(b"\n"), block[-1:]
+        return max(0, lines + (last != b"\n") - (1 if header else 0))
+    except (OSError, ValueError, FileError, pa.ArrowException):
+        return None

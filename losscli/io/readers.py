@@ -1,15 +1,17 @@
 """Readers: CSV, Parquet, .npy and CSV on stdin into a :class:`Table` of float64 values.
 
 pyarrow is imported inside the functions that use it, so importing losscli stays light.
-:func:`_table_to_values` converts any Arrow table (a whole file now, one batch when streaming)
+:func:`table_to_values` converts any Arrow table (a whole file now, one batch when streaming)
 and locates bad cells with a row offset, so a batch reader can reuse it unchanged.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 import numpy as np
@@ -35,29 +37,31 @@ def file_format(path: str) -> str:
     return kind
 
 
-def read_table(path: str, *, header: bool = True, stdin: TextIO | None = None) -> Table:
-    """Read the numeric columns of ``path`` ("-" = CSV from ``stdin``, default sys.stdin)."""
+def read_table(path: str, *, header: bool = True, stdin: TextIO | None = None,
+               extra: Sequence[str] = ()) -> Table:
+    """Read the numeric columns of ``path`` ("-" = CSV from ``stdin``, default sys.stdin), and
+    the ``extra`` columns by name as they are (text allowed)."""
     if path == "-":
         text = (sys.stdin if stdin is None else stdin).read()
-        return _read_csv(STDIN, text.encode() if isinstance(text, str) else text, header)
-    _check_exists(path)
+        return _read_csv(STDIN, text.encode() if isinstance(text, str) else text, header, extra)
+    check_exists(path)
     kind = file_format(path)
-    _check_readable(path)
+    check_readable(path)
     if kind == "npy":
-        return _read_npy(path)
+        return _read_npy(path, extra)
     if kind == "parquet":
-        return _read_parquet(path)
-    return _read_csv(path, path, header)
+        return _read_parquet(path, extra)
+    return _read_csv(path, path, header, extra)
 
 
-def _check_exists(path: str) -> None:
+def check_exists(path: str) -> None:
     if not os.path.exists(path):
         raise FileError(path, "no such file", hint=_nearby(path))
     if os.path.isdir(path):
         raise FileError(path, "is a directory, expected a file", hint="supported: " + ", ".join(FORMATS))
 
 
-def _check_readable(path: str) -> None:
+def check_readable(path: str) -> None:
     """A readable, non-empty file; otherwise a FileError saying which."""
     try:
         with open(path, "rb") as handle:
@@ -70,8 +74,6 @@ def _check_readable(path: str) -> None:
 
 def _nearby(path: str) -> str | None:
     """'did you mean' among the files next to a missing path."""
-    import difflib
-
     directory = os.path.dirname(path) or "."
     try:
         names = os.listdir(directory)
@@ -81,20 +83,23 @@ def _nearby(path: str) -> str | None:
     return f"did you mean {os.path.join(os.path.dirname(path), close[0])!r}?" if close else None
 
 
-def _read_csv(source: str, data: str | bytes, header: bool) -> Table:
+def _read_csv(source: str, data: str | bytes, header: bool, extra: Sequence[str] = ()) -> Table:
     """CSV from a path (str) or from bytes; quirks (BOM, CRLF, quotes, spaces) handled by Arrow."""
-    arrow_table = _parse_csv(source, data, header)
+    arrow_table = parse_csv(source, data, header)
     if arrow_table.num_rows == 0:
         raise FileError(source, "header only, no data rows" if header else "empty file")
-    names = [name if header and name.strip() else f"column_{i + 1}"
-             for i, name in enumerate(arrow_table.column_names)]
-    arrow_table = arrow_table.rename_columns(names)
+    arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
     header_lines = 1 if header else 0
-    columns, values, skipped = _table_to_values(arrow_table, source, first_line=header_lines + 1)
-    return Table(source, columns, values, header_lines, "csv", skipped)
+    columns, values, skipped = table_to_values(arrow_table, source, first_line=header_lines + 1)
+    return Table(source, columns, values, header_lines, "csv", skipped, extra=extra_columns(arrow_table, extra, source))
 
 
-def _parse_csv(source: str, data: str | bytes, header: bool, *, retry: bool = True, threads: bool = False):
+def csv_column_names(names: Sequence[str], header: bool) -> list[str]:
+    """The header's names; column_1, column_2, ... without a header (and for blank names)."""
+    return [name if header and name.strip() else f"column_{i + 1}" for i, name in enumerate(names)]
+
+
+def parse_csv(source: str, data: str | bytes, header: bool, *, retry: bool = True, threads: bool = False):
     import io
 
     import pyarrow as pa
@@ -117,7 +122,7 @@ def _parse_csv(source: str, data: str | bytes, header: bool, *, retry: bool = Tr
         raise FileError(source, _csv_problem(message))
     if not content.removeprefix(b"\xef\xbb\xbf").strip() or not retry:
         raise FileError(source, "empty file (no header, no data rows)")
-    return _parse_csv(source, content + b"\n", header, retry=False, threads=threads)
+    return parse_csv(source, content + b"\n", header, retry=False, threads=threads)
 
 
 def _small_file_bytes(path: str, limit: int = 1 << 20) -> bytes | None:
@@ -136,7 +141,7 @@ def _csv_problem(arrow_message: str) -> str:
     return f"not a valid CSV file: {f'line {where}: ' if where else ''}{detail[:1].lower()}{detail[1:]}"
 
 
-def _read_parquet(path: str) -> Table:
+def _read_parquet(path: str, extra: Sequence[str] = ()) -> Table:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -149,11 +154,14 @@ def _read_parquet(path: str) -> Table:
         raise FileError(path, f"cannot read: {error}") from None
     if arrow_table.num_rows == 0:
         raise FileError(path, "no data rows")
-    columns, values, skipped = _table_to_values(arrow_table, path)
-    return Table(path, columns, values, 0, "parquet", skipped)
+    columns, values, skipped = table_to_values(arrow_table, path)
+    return Table(path, columns, values, 0, "parquet", skipped, extra=extra_columns(arrow_table, extra, path))
 
 
-def _read_npy(path: str) -> Table:
+def _read_npy(path: str, extra: Sequence[str] = ()) -> Table:
+    if extra:
+        raise FileError(path, f"an .npy array has no named columns (asked for {', '.join(map(repr, extra))})",
+                        hint="use a CSV or Parquet file for id and group columns")
     with open(path, "rb") as handle:
         if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
             raise FileError(path, "not a valid .npy file (no NumPy header)", hint="write it with numpy.save")
@@ -168,13 +176,15 @@ def _read_npy(path: str) -> Table:
     return Table(path, (), array.astype(np.float64, copy=False), 0, "npy")
 
 
-def _table_to_values(arrow_table, source: str, *, row_offset: int = 0,
+def table_to_values(arrow_table, source: str, *, row_offset: int = 0,
                      first_line: int | None = None) -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...]]:
     """(numeric column names, float64 [rows, columns], skipped column names) of an Arrow table.
 
-    A column is numeric when every non-missing cell is a number; a column with no number at all
-    (text, dates, all empty) is skipped; a column mixing both is an error naming the first bad
-    cell. ``row_offset`` and ``first_line`` (the file line of row 0, CSV only) place that cell
+    A column is numeric when every non-missing cell is a number; a column with no number at
+    all (text, dates, all empty) is skipped; a column mixing both is an error naming the first
+    bad cell. A file read only for its id or group columns may have no numeric column at all:
+    an input that needs one says so (:func:`~losscli.io.table.as_input_array`).
+    ``row_offset`` and ``first_line`` (the file line of row 0, CSV only) place that cell
     in the whole file when the table is one batch of it.
     """
     names, floats, skipped = [], [], []
@@ -192,10 +202,6 @@ def _table_to_values(arrow_table, source: str, *, row_offset: int = 0,
         else:
             names.append(name)
             floats.append(as_float)
-    if not names:
-        found = ", ".join(skipped) or "none"
-        raise FileError(source, f"no numeric columns (found: {found})",
-                        hint="input columns must hold numbers; text columns such as ids are skipped")
     return tuple(names), _fill_matrix(floats, arrow_table.num_rows), tuple(skipped)
 
 
@@ -270,27 +276,35 @@ def _float_view(chunk) -> np.ndarray:
     return chunk.to_numpy(zero_copy_only=False)
 
 
-def read_column(path: str, column: str, *, header: bool = True) -> np.ndarray:
-    """One column of a CSV or Parquet file as it is (text allowed): group labels for --group-by.
+def extra_columns(arrow_table, names: Sequence[str], source: str) -> dict[str, np.ndarray]:
+    """The columns ``names`` of an Arrow table or record batch as NumPy arrays, values as they
+    are: integers as int64, other numbers as float64 (missing: NaN), anything else as objects
+    (missing: None)."""
+    found = {}
+    for name in names:
+        if name not in arrow_table.column_names:
+            close = difflib.get_close_matches(name, arrow_table.column_names, n=1)
+            hint = (f"did you mean {close[0]!r}? " if close else "") + "columns: " + ", ".join(arrow_table.column_names)
+            raise FileError(source, f"no column {name!r}", hint=hint)
+        found[name] = _as_numpy(arrow_table.column(name))
+    return found
 
-    Missing cells become None. With ``header=False`` columns are named column_1, column_2, ...
-    """
-    if path == "-":
-        raise FileError(STDIN, "a group column cannot be read from stdin", hint="give a file: --group-by FILE:COLUMN")
-    _check_exists(path)
-    kind = file_format(path)
-    _check_readable(path)
-    if kind == "npy":
-        raise FileError(path, "an .npy array has no named columns", hint="use a CSV or Parquet file for --group-by")
-    if kind == "parquet":
-        import pyarrow.parquet as pq
 
-        arrow_table = pq.ParquetFile(path).read()
-        names = list(arrow_table.column_names)
-    else:
-        arrow_table = _parse_csv(path, path, header)
-        names = [name if header and name.strip() else f"column_{i + 1}"
-                 for i, name in enumerate(arrow_table.column_names)]
-    if column not in names:
-        raise FileError(path, f"no column {column!r}", hint="columns: " + ", ".join(names))
-    return np.asarray(arrow_table.column(names.index(column)).to_pylist(), dtype=object)
+def _as_numpy(column) -> np.ndarray:
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_integer(kind) and not column.null_count:
+        return _int_view(column.cast(pa.int64()))
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return _fill_matrix([_as_float64(column)], len(column))[:, 0].copy()
+    return np.array(column.to_pylist(), dtype=object)
+
+
+def _int_view(column) -> np.ndarray:
+    """An int64 Arrow array or chunked array without nulls as one NumPy array."""
+    chunks = getattr(column, "chunks", [column])
+    return np.concatenate([np.zeros(0, dtype=np.int64), *(np.frombuffer(
+        chunk.buffers()[1], dtype=np.int64, count=len(chunk), offset=chunk.offset * 8) for chunk in chunks)])

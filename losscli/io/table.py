@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,7 +44,8 @@ class Table:
     header_lines: lines before the first data row (1 for CSV with a header, else 0).
     format: "csv", "parquet" or "npy". skipped_columns: columns read but not numeric (text,
     dates, all empty), so a selection naming one can say why it is missing. first_row: the row
-    of the file that values[0] is (non-zero for a batch of a streamed file).
+    of the file that values[0] is (non-zero for a batch of a streamed file). extra: columns
+    asked for by name and kept as they are (ids, group labels; text allowed), one value per row.
     """
 
     source: str
@@ -53,10 +55,16 @@ class Table:
     format: str = "csv"
     skipped_columns: tuple[str, ...] = ()
     first_row: int = 0
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
         return int(self.values.shape[0])
+
+    def slice(self, start: int, stop: int) -> Table:
+        """Rows start..stop of this table (values and extra columns), placed in the file."""
+        return replace(self, values=self.values[start:stop], first_row=self.first_row + start,
+                       extra={name: column[start:stop] for name, column in self.extra.items()})
 
 
 def format_location(*, column: str | None = None, row: int | None = None, line: int | None = None) -> str:
@@ -120,6 +128,9 @@ def as_input_array(table: Table) -> np.ndarray:
     """One column -> [rows]; several -> [rows, columns]; an .npy array as it is."""
     if table.format == "npy":
         return table.values
+    if table.values.shape[1] == 0:
+        raise FileError(table.source, f"no numeric columns (found: {', '.join(table.skipped_columns) or 'none'})",
+                        hint="input columns must hold numbers; text columns such as ids are skipped")
     if table.values.shape[1] == 1:
         return np.ascontiguousarray(table.values[:, 0])  # a view of column-major values
     return np.ascontiguousarray(table.values)  # rows contiguous, for row-wise losses
@@ -159,3 +170,14 @@ def _npy_location(error: InputError, shape: tuple[int, ...], first_row: int = 0)
         return f"{row}, position {error.column + 1}"
     inner = np.unravel_index(error.column, shape[1:])
     return "element [" + ", ".join(str(int(i)) for i in (first_row + error.row, *inner)) + "] (0-based index)"
+
+
+def concat_tables(tables: Sequence[Table]) -> Table:
+    """Consecutive batches of one input (a file, or the shards of a directory) as one table."""
+    if len(tables) == 1:
+        return tables[0]
+    first = tables[0]
+    sources = list(dict.fromkeys(table.source for table in tables))
+    source = first.source if len(sources) == 1 else f"{first.source} (+ {len(sources) - 1} more shards)"
+    return replace(first, source=source, values=np.concatenate([table.values for table in tables]),
+                   extra={name: np.concatenate([table.extra[name] for table in tables]) for name in first.extra})

@@ -1,4 +1,6 @@
-"""Writers for per-sample and gradient outputs: .csv, .parquet or .npy, written atomically."""
+"""Writing files without ever leaving half of one: whole arrays (.csv, .parquet or .npy) through a
+temporary name and a rename, and lines appended to a log in one write or not at all. Tables
+written batch by batch are in :mod:`losscli.io.table_writer`."""
 
 from __future__ import annotations
 
@@ -30,7 +32,14 @@ def write_array(path: str, array: np.ndarray, column_names: Sequence[str] | None
             else:
                 _write_columns(temporary, kind, _as_matrix(array), column_names)
     except OSError as error:
-        raise FileError(path, f"cannot write: {error.strerror or error}") from None
+        raise cannot_write(path, error) from None
+
+
+def cannot_write(path: str, error: OSError) -> FileError:
+    """The one-line error for a failed write ("No space left on device", "Permission denied")."""
+    # the C library's words, not Arrow's wrapping of them ("Error writing bytes ... [errno 28] ...")
+    reason = os.strerror(error.errno) if error.errno else error.strerror or str(error)
+    return FileError(path, f"cannot write: {reason}")
 
 
 def _as_matrix(array: np.ndarray) -> np.ndarray:
@@ -60,7 +69,7 @@ def _write_columns(path: str, kind: str, matrix: np.ndarray, column_names: Seque
 @contextlib.contextmanager
 def _atomic(path: str) -> Iterator[str]:
     """A temporary path next to ``path``, renamed onto it if the block succeeds, else removed."""
-    temporary = _temporary_file(path, "tmp")
+    temporary = temporary_file(path, "tmp")
     try:
         yield temporary
         os.replace(temporary, path)
@@ -70,113 +79,59 @@ def _atomic(path: str) -> Iterator[str]:
         raise
 
 
-def _temporary_file(path: str, suffix: str) -> str:
-    """Create an empty, uniquely named file next to ``path`` and return its name."""
+def temporary_file(path: str, suffix: str) -> str:
+    """Create an empty, uniquely named file next to ``path`` (same file system: a rename puts it
+    in place) and return its name; a directory that cannot be written is a FileError."""
+    directory = check_writable(path)
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.{suffix}")
+    try:
+        # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide, as for open().
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as error:
+        raise cannot_write(path, error) from None
+    return temporary
+
+
+def check_writable(path: str) -> str:
+    """Refuse a path that names a directory or lies in a directory that does not exist (before
+    anything is computed); return the directory."""
     if os.path.isdir(path):
         raise FileError(path, "is a directory, expected a file name to write")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileError(path, f"cannot write: directory {directory} does not exist")
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.{suffix}")
-    # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide, as for open().
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    return temporary
+    return directory
 
 
-def check_output_path(output: str, inputs: Sequence[str]) -> None:
-    """Refuse to write ``output`` over one of ``inputs`` (same path or same file via a link)."""
-    if output == "-":
-        return
-    target = os.path.realpath(output)
-    for source in inputs:
-        if source == "-":
-            continue
-        same = os.path.realpath(source) == target
-        if not same and os.path.exists(output) and os.path.exists(source):
-            same = os.path.samefile(output, source)
-        if same:
-            raise FileError(output, f"refusing to overwrite the input file {source}",
-                            hint="write the output to another path")
+def append_line(path: str, line: bytes) -> int:
+    """Append ``line`` (ending in a newline) to ``path`` whole or not at all; return the offset
+    it starts at.
 
-
-STREAM_CHUNK_ROWS = 1 << 18
-
-
-class ArrayStreamWriter:
-    """Rows written batch by batch, in constant memory; the file appears only at :meth:`finish`.
-
-    Batches go to a raw float64 scratch file next to ``path``; finish(scale) converts it to
-    the format of the extension (multiplying by ``scale``: the gradient of a mean is known only
-    once every batch is in) through a temporary name and a rename. Used as a context manager,
-    an exception removes every scratch file and leaves no output.
+    One ``os.write`` on an ``O_APPEND`` descriptor, so concurrent writers do not interleave; a
+    short write (disk full, file size limit) is truncated back, so the file never ends in half
+    a line. A file that does not end in a newline (cut short by someone else) gets one first.
     """
-
-    def __init__(self, path: str, column_names: Sequence[str] | None = None):
-        self.path, self.column_names = path, column_names
-        self.kind = file_format(path)
-        self.rows, self.row_shape = 0, None
-        self._scratch = _temporary_file(path, "raw")
-        self._handle = open(self._scratch, "wb")  # closed in finish() or abort()
-
-    def __enter__(self) -> ArrayStreamWriter:
-        return self
-
-    def __exit__(self, kind, error, traceback) -> None:
-        if kind is not None:
-            self.abort()
-
-    def append(self, rows: np.ndarray) -> None:
-        rows = np.ascontiguousarray(rows, dtype=np.float64)
-        if self.row_shape is None:
-            self.row_shape = rows.shape[1:]
-        self._handle.write(rows.tobytes())
-        self.rows += rows.shape[0]
-
-    def finish(self, scale: float = 1.0, column_names: Sequence[str] | None = None) -> None:
-        self._handle.close()
-        self.column_names = column_names or self.column_names
-        shape = (self.rows, *(self.row_shape or ()))
-        raw = np.memmap(self._scratch, dtype=np.float64, mode="r", shape=shape) if self.rows else np.empty(shape)
-        try:
-            with _atomic(self.path) as temporary:
-                _write_chunks(temporary, self.kind, raw, scale, self.column_names)
-        except OSError as error:
-            raise FileError(self.path, f"cannot write: {error.strerror or error}") from None
-        finally:
-            del raw
-            self.abort()
-
-    def abort(self) -> None:
-        self._handle.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self._scratch)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise cannot_write(path, error) from None
+    try:
+        size = os.fstat(descriptor).st_size
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        written = os.write(descriptor, line)
+        end = os.lseek(descriptor, 0, os.SEEK_CUR)
+        if written != len(line):
+            truncate_from(descriptor, end - written, end)
+            raise FileError(path, f"cannot write: wrote {written} of {len(line)} bytes (disk full or file too large)")
+    except OSError as error:
+        raise cannot_write(path, error) from None
+    finally:
+        os.close(descriptor)
+    return end - len(line)
 
 
-def _write_chunks(path: str, kind: str, raw: np.ndarray, scale: float, column_names) -> None:
-    """raw·scale to ``path`` chunk by chunk: an .npy header then data, or Arrow CSV/Parquet writers."""
-    chunks = (raw[start:start + STREAM_CHUNK_ROWS] * scale for start in range(0, max(raw.shape[0], 1),
-                                                                               STREAM_CHUNK_ROWS))
-    if kind == "npy":
-        with open(path, "wb") as handle:
-            np.lib.format.write_array_header_1_0(
-                handle, {"descr": "<f8", "fortran_order": False, "shape": raw.shape})
-            for chunk in chunks:
-                handle.write(np.ascontiguousarray(chunk).tobytes())
-        return
-    import pyarrow as pa
-
-    width = int(np.prod(raw.shape[1:], dtype=np.int64))
-    names = list(column_names) if column_names is not None else [f"column_{i + 1}" for i in range(width)]
-    schema = pa.schema([(name, pa.float64()) for name in names])
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        writer = pq.ParquetWriter(path, schema)
-    else:
-        import pyarrow.csv as arrow_csv
-
-        writer = arrow_csv.CSVWriter(path, schema)
-    with writer:
-        for chunk in chunks:
-            matrix = chunk.reshape(chunk.shape[0], -1)
-            writer.write_table(pa.Table.from_arrays([pa.array(matrix[:, i]) for i in range(width)], schema=schema))
+def truncate_from(descriptor: int, start: int, end: int) -> None:
+    """Cut the file back to ``start`` if it still ends at ``end`` (no one appended since)."""
+    if os.fstat(descriptor).st_size == end:
+        os.ftruncate(descriptor, start)

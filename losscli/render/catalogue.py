@@ -38,7 +38,17 @@ def describe_data(spec: LossSpec) -> dict:
                    for param in spec.params],
         "reductions": list(spec.reductions), "notes": spec.notes, "torch_equivalent": spec.torch_equivalent,
         "accurate_range": spec.accurate_range or None, "example": example_command(spec),
+        "conventions": convention_rows(spec),
     }
+
+
+def convention_rows(spec: LossSpec) -> list[dict]:
+    """The frameworks that compute this loss (--convention NAME) and how each differs from the default."""
+    from ..conventions import conventions_of
+
+    return [{"framework": item.framework, "computed_as": item.api,
+             "differences": "; ".join([knob.text for knob in item.knobs] + ([item.notes] if item.notes else []))
+             or "none"} for item in conventions_of(spec)]
 
 
 def _fields(data: dict) -> list[dict]:
@@ -66,6 +76,8 @@ def _param_rows(data):
 
 INPUT_COLUMNS = ("name", "shape", "domain", "differentiable", "help")
 PARAM_COLUMNS = ("name", "default", "range", "help")
+CONVENTION_COLUMNS = ("framework", "computed_as", "differences")
+CONVENTION_TITLE = "Conventions (--convention NAME)"
 
 
 def print_description(console: Console, data: dict, fmt: str) -> None:
@@ -76,11 +88,15 @@ def print_description(console: Console, data: dict, fmt: str) -> None:
         console.print(rich_table(_input_rows(data), INPUT_COLUMNS, title="Inputs, in order"))
         if data["params"]:
             console.print(rich_table(_param_rows(data), PARAM_COLUMNS, title="Parameters"))
+        if data["conventions"]:
+            console.print(rich_table(data["conventions"], CONVENTION_COLUMNS, title=CONVENTION_TITLE))
     elif fmt == "markdown":
         parts = [f"### {data['name']}", markdown_table(_fields(data), ("field", "value")),
                  "Inputs, in order:", markdown_table(_input_rows(data), INPUT_COLUMNS)]
         if data["params"]:
             parts += ["Parameters:", markdown_table(_param_rows(data), PARAM_COLUMNS)]
+        if data["conventions"]:
+            parts += [CONVENTION_TITLE + ":", markdown_table(data["conventions"], CONVENTION_COLUMNS)]
         console.out("\n\n".join(parts))
     else:
         print_rows(console, _fields(data), ("field", "value"), fmt)

@@ -28,22 +28,42 @@ def format_number(value: Any, digits: int = 6) -> str:
 
 
 def to_json(data: Any) -> str:
-    """JSON with NaN/inf spelled as strings (strict JSON has no such numbers)."""
-    return json.dumps(_json_safe(data), indent=2, ensure_ascii=False)
+    """Strict JSON: a NaN or infinite number is null, and a key holding one gets a sibling
+    "<key>_nonfinite" saying which ("nan", "inf", "-inf"); in a list it is null alone."""
+    return json.dumps(json_ready(data), indent=2, ensure_ascii=False, allow_nan=False)
 
 
-def _json_safe(data: Any) -> Any:
+def json_ready(data: Any) -> Any:
+    """``data`` with every non-finite float as None (and its "<key>_nonfinite" sibling)."""
     if isinstance(data, float) and not math.isfinite(data):
-        return str(data)
+        return None
     if isinstance(data, Mapping):
-        return {key: _json_safe(value) for key, value in data.items()}
+        safe = {}
+        for key, value in data.items():
+            safe[key] = json_ready(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                safe[f"{key}_nonfinite"] = str(value)
+        return safe
     if isinstance(data, list | tuple):
-        return [_json_safe(value) for value in data]
+        return [json_ready(value) for value in data]
     return data
 
 
+class WholeCellTable(Table):
+    """A rich table that never breaks a number or a word inside a cell: every column is at least
+    as wide as its longest word, and a table whose cells need more than the console's width
+    takes that width (a wide line in a log) rather than folding a cell ("3.19e-1" over "0")."""
+
+    def __rich_console__(self, console, options):
+        for column in self.columns:
+            words = [word for cell in (column.header, *column.cells) for word in str(cell).split()]
+            column.min_width = max([len(word) for word in words] + [column.min_width or 0])
+        minimum = self.__rich_measure__(console, options.update_width(1 << 30)).minimum
+        yield from super().__rich_console__(console, options.update_width(max(options.max_width, minimum)))
+
+
 def rich_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = WholeCellTable(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from .common import csv_text, format_number, markdown_table, rich_table, to_json
 
-RUN_COLUMNS = ("run", "time", "loss", "params", "value", "change", "gate")
+RUN_COLUMNS = ("run", "time", "label", "loss", "params", "value", "change", "gate")
 SERIES_COLUMNS = ("loss", "runs", "last", "min", "max", "trend")
 VALUE_DIGITS = 10
 
@@ -19,7 +19,8 @@ def print_history(console: Console, data: dict, fmt: str, *, show_time: bool = T
     if fmt == "json":
         console.out(to_json(data))
         return
-    columns = [column for column in RUN_COLUMNS if show_time or column != "time"]
+    labelled = any(run.get("label") for run in data["runs"])
+    columns = [column for column in RUN_COLUMNS if (show_time or column != "time") and (labelled or column != "label")]
     if fmt == "csv":
         rows = [{**run, "params": _params_text(run["params"]), "gate": _gate_text(run["gate"])} for run in data["runs"]]
         console.out(csv_text(rows, columns), end="")
@@ -41,7 +42,7 @@ def print_history(console: Console, data: dict, fmt: str, *, show_time: bool = T
 
 def _run_row(run: dict) -> dict:
     change = run["change"]
-    return {"run": run["run"], "time": _time_text(run["time"]), "loss": run["loss"],
+    return {"run": run["run"], "time": _time_text(run["time"]), "label": run.get("label") or "", "loss": run["loss"],
             "params": _params_text(run["params"]), "value": format_number(run["value"], VALUE_DIGITS),
             "change": "" if change is None else _signed(change), "gate": _gate_text(run["gate"])}
 
@@ -71,9 +72,12 @@ def _params_text(params: dict) -> str:
 
 
 def _gate_text(gate: dict | None) -> str:
-    """'passed (<= 30)', 'FAILED (>= 0.1, <= 30)', or '' without a gate."""
+    """'passed (--fail-above 30)', 'FAILED (--fail-below 0.1, --max-increase 2%)', or '' without a gate."""
     if not gate:
         return ""
-    bounds = [f"{sign} {format_number(gate[key])}" for key, sign in (("fail_below", ">="), ("fail_above", "<="))
-              if gate.get(key) is not None]
-    return f"{'passed' if gate['passed'] else 'FAILED'} ({', '.join(bounds)})"
+    if "checks" in gate:
+        limits = dict.fromkeys(f"{check['option']} {check['limit']}" for check in gate["checks"])
+    else:  # logs written before gates had checks
+        limits = [f"{sign} {format_number(gate[key])}" for key, sign in (("fail_below", ">="), ("fail_above", "<="))
+                  if gate.get(key) is not None]
+    return f"{'passed' if gate['passed'] else 'FAILED'}" + (f" ({', '.join(limits)})" if limits else "")

@@ -1,0 +1,333 @@
+"""Every convention against the framework itself: `compute LOSS --convention X` must report what X
+reports, on random inputs, with sample weights, and at extreme probabilities.
+
+Skipped, with the conftest notice, when the `frameworks` extra is not installed. Agreement:
+1e-6 relative where the framework computes in float32, 1e-12 where it computes in float64.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from frameworks import (
+    identity,
+    keras_loss,
+    keras_rmse_metric,
+    lightgbm_metric,
+    log_rows,
+    logit,
+    optax_mean,
+    sklearn_metric,
+    xgboost_metric,
+    xgboost_predictions,
+)
+
+from losscli import compute
+from losscli.conventions import apply_convention, find_convention
+
+MODULES = {"keras": "keras", "sklearn": "sklearn", "optax": "optax", "xgboost": "xgboost", "lightgbm": "lightgbm"}
+N = 48
+
+
+@dataclass(frozen=True)
+class Case:
+    """One framework call checked against one convention on inputs made by ``inputs(rng)``."""
+
+    loss: str
+    framework: str
+    call: Any
+    inputs: Any
+    params: dict | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.loss}-{self.framework}" + (f"-{self.inputs.__name__}" if self.inputs else "")
+
+
+# --- inputs: what the framework is given (losscli gets the same numbers) -------------------------
+
+def residuals(rng):
+    target = rng.normal(0.0, 2.0, N)
+    return {"pred": target + rng.normal(0.0, 1.5, N), "target": target}
+
+
+def residual_columns(rng):
+    target = rng.normal(0.0, 2.0, (N, 3))
+    return {"pred": target + rng.normal(0.0, 1.5, (N, 3)), "target": target}
+
+
+def small_targets(rng):
+    """MAPE's interesting region: |y| < 1 and a few targets near 0."""
+    target = rng.uniform(-3.0, 3.0, N)
+    target[:3] = [1e-9, -0.2, 0.5]
+    return {"pred": target + rng.normal(0.0, 1.0, N), "target": target}
+
+
+def above_minus_one(rng):
+    target = np.expm1(rng.normal(0.5, 1.0, N))
+    return {"pred": np.expm1(np.log1p(target) + rng.normal(0.0, 0.5, N)), "target": target}
+
+
+def with_negatives(rng):
+    """Keras' MSLE replaces values below 1e-7 by 1e-7: negatives included."""
+    inputs = above_minus_one(rng)
+    inputs["pred"][:4] = [-0.5, -1e-3, 0.0, 1e-9]
+    return inputs
+
+
+def counts(rng):
+    rate = np.exp(rng.normal(0.5, 0.8, N))
+    return {"pred": rate, "target": rng.poisson(rate * 1.2).astype(np.float64)}
+
+
+def probabilities(rng):
+    return {"pred": rng.uniform(0.02, 0.98, N), "target": rng.integers(0, 2, N).astype(np.float64)}
+
+
+def extreme_probabilities(rng):
+    """Both clip regions and exact 0 and 1 (§2.13)."""
+    inputs = probabilities(rng)
+    inputs["pred"][:8] = [0.0, 1.0, 1e-9, 1 - 1e-9, 1e-20, 0.9999999, 1.0, 0.0]
+    inputs["target"][:8] = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    return inputs
+
+
+def soft_labels(rng):
+    inputs = probabilities(rng)
+    inputs["target"] = rng.uniform(0.0, 1.0, N)
+    return inputs
+
+
+def logits(rng):
+    return {"logits": rng.normal(0.0, 3.0, N), "target": rng.integers(0, 2, N).astype(np.float64)}
+
+
+def signed_scores(rng):
+    return {"scores": rng.normal(0.0, 1.5, N), "target": rng.choice([-1.0, 1.0], N)}
+
+
+def zero_one_scores(rng):
+    return {"scores": rng.normal(0.0, 1.5, N), "target": rng.integers(0, 2, N).astype(np.float64)}
+
+
+def class_probabilities(rng):
+    scores = rng.normal(0.0, 1.5, (N, 4))
+    prob = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    return {"pred": prob, "target": rng.integers(0, 4, N).astype(np.float64)}
+
+
+def unnormalised_rows(rng):
+    """Rows that do not sum to 1, and zeros at the true class (Keras renormalises, then clips)."""
+    inputs = class_probabilities(rng)
+    inputs["pred"] = inputs["pred"] * rng.uniform(0.3, 1.0, (N, 1))
+    inputs["pred"][:3, :] = [[0.5, 0.0, 0.0, 0.0], [0.2, 0.3, 0.1, 0.0], [0.0, 1.0, 0.0, 0.0]]
+    inputs["target"][:3] = [1.0, 1.0, 0.0]
+    return inputs
+
+
+def class_logits(rng):
+    return {"logits": rng.normal(0.0, 3.0, (N, 4)), "target": rng.integers(0, 4, N).astype(np.float64)}
+
+
+def one_hot_logits(rng):
+    inputs = class_logits(rng)
+    inputs["target"] = np.eye(4)[inputs["target"].astype(int)]
+    return inputs
+
+
+def distributions(rng):
+    """P with exact zeros and Q as probabilities (Keras' KLDivergence takes Q, not log Q)."""
+    target = rng.dirichlet(np.ones(4), N)
+    target[::3, 0] = 0.0
+    return {"pred": rng.dirichlet(np.ones(4), N), "target": target / target.sum(axis=1, keepdims=True)}
+
+
+def log_distributions(rng):
+    inputs = distributions(rng)
+    return {"log_pred": np.log(inputs["pred"]), "target": inputs["target"]}
+
+
+def unnormalised_logs(rng):
+    """optax's own tests feed log-predictions whose exp does not sum to 1."""
+    return {"log_pred": rng.normal(-1.0, 0.5, (N, 4)), "target": rng.uniform(0.0, 1.0, (N, 4))}
+
+
+def triplets(rng):
+    anchor = rng.normal(size=(N, 5))
+    return {"anchor": anchor, "positive": anchor + rng.normal(0.0, 0.5, (N, 5)),
+            "negative": anchor + rng.normal(0.0, 0.8, (N, 5))}
+
+
+# --- framework inputs that go through a model's link ----------------------------------------------
+
+def xgboost_probabilities(rng):
+    """Probabilities as XGBoost predicts them (float32 sigmoid of margins), extremes included."""
+    margin = rng.normal(0.0, 3.0, N)
+    margin[:4] = [40.0, -40.0, 17.0, -17.0]
+    label = rng.integers(0, 2, N).astype(np.float64)
+    label[:4] = [0.0, 1.0, 0.0, 1.0]
+    return {"pred": xgboost_predictions("binary:logistic", identity, margin, label), "target": label}
+
+
+def xgboost_class_probabilities(rng):
+    inputs = class_logits(rng)
+    inputs["logits"][0] = [30.0, -30.0, 0.0, 0.0]
+    inputs["target"][0] = 1.0
+    prob = xgboost_predictions("multi:softprob", identity, inputs["logits"], inputs["target"], num_class=4)
+    return {"pred": prob, "target": inputs["target"]}
+
+
+def xgboost_rates(rng):
+    inputs = counts(rng)
+    rate = xgboost_predictions("count:poisson", np.log, inputs["pred"], inputs["target"])
+    return {"pred": rate, "target": inputs["target"]}
+
+
+def lightgbm_probabilities(rng):
+    score = rng.normal(0.0, 3.0, N)
+    score[:4] = [40.0, -40.0, 36.0, -36.0]
+    label = rng.integers(0, 2, N).astype(np.float64)
+    label[:4] = [0.0, 1.0, 0.0, 1.0]
+    return {"pred": 1.0 / (1.0 + np.exp(-score)), "target": label}
+
+
+def lightgbm_soft_labels(rng):
+    inputs = lightgbm_probabilities(rng)
+    inputs["target"][4:] = rng.uniform(0.0, 1.0, N - 4)
+    return inputs
+
+
+def lightgbm_class_probabilities(rng):
+    inputs = class_logits(rng)
+    inputs["logits"][0] = [40.0, -40.0, 0.0, 0.0]
+    inputs["target"][0] = 1.0
+    scores = inputs["logits"]
+    prob = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return {"pred": prob / prob.sum(axis=1, keepdims=True), "target": inputs["target"]}
+
+
+def softmax_init(prob):
+    return log_rows(np.maximum(prob, 1e-300))
+
+
+def weights(rng, rows):
+    """Sample weights that float32 holds exactly (XGBoost and LightGBM store them as float32), zeros included."""
+    values = rng.integers(0, 9, rows) / 4.0
+    values[1] = 0.0
+    return values
+
+
+KERAS, SKLEARN, OPTAX = keras_loss, sklearn_metric, optax_mean
+
+CASES = [
+    Case("mse", "keras", KERAS("MeanSquaredError"), residuals),
+    Case("mse", "keras", KERAS("MeanSquaredError"), residual_columns),
+    Case("mse", "sklearn", SKLEARN("mean_squared_error"), residuals),
+    Case("mse", "sklearn", SKLEARN("mean_squared_error"), residual_columns),
+    Case("mse", "optax", OPTAX("squared_error"), residuals),
+    Case("mse", "lightgbm", lightgbm_metric("regression", "l2", identity), residuals),
+    Case("mae", "keras", KERAS("MeanAbsoluteError"), residuals),
+    Case("mae", "sklearn", SKLEARN("mean_absolute_error"), residual_columns),
+    Case("mae", "xgboost", xgboost_metric("reg:squarederror", "mae", identity), residuals),
+    Case("mae", "lightgbm", lightgbm_metric("regression", "l1", identity), residuals),
+    Case("huber", "keras", KERAS("Huber"), residuals),
+    Case("huber", "keras", KERAS("Huber", delta=2.5), residuals, params={"delta": 2.5}),
+    Case("huber", "optax", OPTAX("huber_loss"), residuals),
+    Case("huber", "lightgbm", lightgbm_metric("huber", "huber", identity), residuals),
+    Case("huber", "lightgbm", lightgbm_metric("huber", "huber", identity, alpha=2.0), residuals,
+         params={"delta": 2.0}),
+    Case("rmse", "keras", keras_rmse_metric, residuals),
+    Case("rmse", "sklearn", SKLEARN("root_mean_squared_error"), residuals),
+    Case("rmse", "xgboost", xgboost_metric("reg:squarederror", "rmse", identity), residuals),
+    Case("rmse", "lightgbm", lightgbm_metric("regression", "rmse", identity), residuals),
+    Case("msle", "keras", KERAS("MeanSquaredLogarithmicError"), above_minus_one),
+    Case("msle", "keras", KERAS("MeanSquaredLogarithmicError"), with_negatives),
+    Case("msle", "sklearn", SKLEARN("mean_squared_log_error"), above_minus_one),
+    Case("mape", "keras", KERAS("MeanAbsolutePercentageError"), small_targets),
+    Case("mape", "sklearn", SKLEARN("mean_absolute_percentage_error"), small_targets),
+    Case("mape", "xgboost", xgboost_metric("reg:squarederror", "mape", identity), small_targets),
+    Case("mape", "lightgbm", lightgbm_metric("regression", "mape", identity), small_targets),
+    Case("log_cosh", "keras", KERAS("LogCosh"), residuals),
+    Case("log_cosh", "optax", OPTAX("log_cosh"), residuals),
+    Case("quantile", "sklearn", SKLEARN("mean_pinball_loss"), residuals),
+    Case("quantile", "sklearn", SKLEARN("mean_pinball_loss", alpha=0.9), residuals, params={"alpha": 0.9}),
+    Case("quantile", "xgboost", xgboost_metric("reg:squarederror", "quantile", identity, quantile_alpha=0.5),
+         residuals),
+    Case("quantile", "lightgbm", lightgbm_metric("quantile", "quantile", identity), residuals),
+    Case("poisson_nll", "keras", KERAS("Poisson"), counts),
+    Case("poisson_nll", "xgboost", xgboost_metric("count:poisson", "poisson-nloglik", np.log), xgboost_rates),
+    Case("poisson_nll", "lightgbm", lightgbm_metric("poisson", "poisson", np.log), counts),
+    Case("tweedie", "sklearn", SKLEARN("mean_tweedie_deviance", power=1.5), counts),
+    Case("tweedie", "xgboost", xgboost_metric("reg:tweedie", "tweedie-nloglik@1.5", np.log,
+                                              tweedie_variance_power=1.5), counts),
+    Case("tweedie", "lightgbm", lightgbm_metric("tweedie", "tweedie", np.log), counts),
+    Case("bce", "keras", KERAS("BinaryCrossentropy"), probabilities),
+    Case("bce", "keras", KERAS("BinaryCrossentropy"), extreme_probabilities),
+    Case("bce", "keras", KERAS("BinaryCrossentropy"), soft_labels),
+    Case("bce", "sklearn", SKLEARN("log_loss", labels=[0, 1]), probabilities),
+    Case("bce", "sklearn", SKLEARN("log_loss", labels=[0, 1]), extreme_probabilities),
+    Case("bce", "xgboost", xgboost_metric("binary:logistic", "logloss", logit), xgboost_probabilities),
+    Case("bce", "lightgbm", lightgbm_metric("binary", "binary_logloss", logit), lightgbm_probabilities),
+    Case("bce", "lightgbm", lightgbm_metric("cross_entropy", "binary_logloss", logit), lightgbm_soft_labels),
+    Case("bce_logits", "keras", KERAS("BinaryCrossentropy", from_logits=True, first="logits"), logits),
+    Case("bce_logits", "optax", OPTAX("sigmoid_binary_cross_entropy", first="logits",
+                                      argument_order=("logits", "target")), logits),
+    Case("focal", "keras", KERAS("BinaryFocalCrossentropy"), probabilities),
+    Case("focal", "keras", KERAS("BinaryFocalCrossentropy", apply_class_balancing=True, alpha=0.4, gamma=1.5),
+         extreme_probabilities, params={"class_balancing": "true", "alpha": 0.4, "gamma": 1.5}),
+    Case("focal_logits", "keras", KERAS("BinaryFocalCrossentropy", from_logits=True, first="logits"), logits),
+    Case("focal_logits", "optax", OPTAX("sigmoid_focal_loss", first="logits", argument_order=("logits", "target")),
+         logits),
+    Case("focal_logits", "optax", OPTAX("sigmoid_focal_loss", first="logits", argument_order=("logits", "target"),
+                                        alpha=0.25, gamma=3.0), logits, params={"alpha": 0.25, "gamma": 3.0}),
+    Case("hinge", "keras", KERAS("Hinge", first="scores"), signed_scores),
+    Case("hinge", "keras", KERAS("Hinge", first="scores"), zero_one_scores),
+    Case("squared_hinge", "keras", KERAS("SquaredHinge", first="scores"), zero_one_scores),
+    Case("hinge", "optax", OPTAX("hinge_loss", first="scores", argument_order=("scores", "target")), signed_scores),
+    Case("hinge", "optax", OPTAX("hinge_loss", first="scores", argument_order=("scores", "target")), zero_one_scores),
+    Case("cross_entropy", "keras", KERAS("SparseCategoricalCrossentropy", sparse=True), class_probabilities),
+    Case("cross_entropy", "keras", KERAS("SparseCategoricalCrossentropy", sparse=True), unnormalised_rows),
+    Case("cross_entropy", "sklearn", SKLEARN("log_loss", labels=[0, 1, 2, 3]), class_probabilities),
+    Case("cross_entropy", "xgboost", xgboost_metric("multi:softprob", "mlogloss", softmax_init, num_class=4),
+         xgboost_class_probabilities),
+    Case("cross_entropy", "lightgbm", lightgbm_metric("multiclass", "multi_logloss", softmax_init, num_class=4),
+         lightgbm_class_probabilities),
+    Case("softmax_cross_entropy", "keras", KERAS("SparseCategoricalCrossentropy", from_logits=True, first="logits",
+                                                  sparse=True), class_logits),
+    Case("softmax_cross_entropy", "optax", OPTAX("softmax_cross_entropy", first="logits",
+                                                 argument_order=("logits", "target")), one_hot_logits),
+    Case("label_smoothing", "keras", KERAS("CategoricalCrossentropy", from_logits=True, label_smoothing=0.1,
+                                           first="logits"), one_hot_logits),
+    Case("kl_div", "keras", KERAS("KLDivergence"), distributions),
+    Case("kl_div", "optax", OPTAX("kl_divergence", first="log_pred", argument_order=("log_pred", "target")),
+         log_distributions),
+    Case("kl_div", "optax", OPTAX("kl_divergence", first="log_pred", argument_order=("log_pred", "target")),
+         unnormalised_logs),
+    Case("triplet", "optax", OPTAX("triplet_margin_loss", first="anchor",
+                                   argument_order=("anchor", "positive", "negative")), triplets),
+]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_convention_reports_what_the_framework_reports(case, weighted):
+    pytest.importorskip(MODULES[case.framework])
+    rng = np.random.default_rng(zlib.crc32(case.id.encode()))  # reproducible per case
+    inputs = case.inputs(rng)
+    sample_weights = weights(rng, N) if weighted else None
+    expected, expected_gradient = case.call(inputs, sample_weights)
+    spec = apply_convention(case.loss, case.framework)
+    result = compute(spec, inputs, params=case.params, weights=sample_weights)
+    convention = find_convention(case.loss, case.framework)
+    tolerance = 1e-6 if convention.dtype == "float32" else 1e-12
+    assert result.value == pytest.approx(expected, rel=tolerance, abs=1e-300), (case.id, result.value, expected)
+    if expected_gradient is not None:
+        gradient = result.gradients[spec.differentiable_inputs[0]]
+        scale = np.max(np.abs(expected_gradient)) or 1.0
+        # a float32 autodiff gradient loses more digits than the value where terms cancel (focal's slope)
+        rtol = 1e-4 if convention.dtype == "float32" else 1e-10
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=rtol, atol=1e-6 * scale, err_msg=case.id)
