@@ -38,13 +38,6 @@ def _require(array: np.ndarray, name: str, bad: np.ndarray, message: str) -> Non
 
 # --- Poisson NLL --------------------------------------------------------------------------------
 
-def stirling_term(target: np.ndarray) -> np.ndarray:
-    """log(y!) ≈ y·log y - y + ½·log(2πy) for y > 1, and 0 for y <= 1 (torch's ``full``)."""
-    above_one = target > 1
-    counts = np.where(above_one, target, 1.0)
-    return np.where(above_one, counts * np.log(counts) - counts + 0.5 * np.log(2.0 * np.pi * counts), 0.0)
-
-
 def _poisson_full_above_one(pred, target, log_input, eps):
     """loss + Stirling for y > 1, regrouped so that y·log λ and y·log y never meet:
     log_input: y·(e^d - 1 - d) + ½log(2πy) with d = ŷ - log y;  rates: y·(u - log(1 + u)) - eps

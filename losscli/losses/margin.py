@@ -76,13 +76,10 @@ def cosine_gradient(x1, x2, labels, *, margin):
     r = sqrt((|x1|²+ε)(|x2|²+ε)): the loss's slope in cos is -1 (y = 1), 1 or 0 (y = -1)."""
     cos, unit1, unit2, lengths1, lengths2 = _cosine(x1, x2)
     similar = 0.5 * (1.0 + signed(labels))
-    # the cosine of two 1e-300 vectors underflows (1e-600 / ε); at margin 0 the hinge needs only its sign, that
-    # of the dot product of the power-of-two-scaled vectors
-    if margin == 0.0:
-        scaled_dot = np.einsum("nd,nd->n", x1 / power_of_two_scale(x1), x2 / power_of_two_scale(x2))
-        active = scaled_dot > 0.0
-    else:
-        active = cos > margin
+    # the cosine of two 1e-300 vectors underflows to 0 (1e-600 / ε): whether it exceeds the margin is then
+    # the sign of the dot product of the power-of-two-scaled vectors against the margin's
+    positive = np.einsum("nd,nd->n", x1 / power_of_two_scale(x1), x2 / power_of_two_scale(x2)) > 0.0
+    active = np.where(cos == 0.0, (margin < 0.0) | ((margin == 0.0) & positive), cos > margin)
     slope = (-similar + (1.0 - similar) * active)[:, None]
     # x2/r - cos·x1/R1² = (v2 - cos·v1)/R1, with r = R1·R2
     return {"x1": slope * (unit2 - cos[:, None] * unit1) / lengths1,
