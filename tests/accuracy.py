@@ -91,14 +91,12 @@ def sample_errors(values, gradients: dict[str, np.ndarray], exact: Exact) -> np.
     with mpmath().workdps(DIGITS):
         for index in np.ndindex(exact.values.shape):
             ours = np.concatenate([np.ravel(gradients[name][index]) for name in exact.gradients])
-            reference = [e for name in exact.gradients for e in flat(_as_list(exact.gradients[name][index]))]
+            reference = [e for name in exact.gradients for e in flat(exact.gradients[name][index])]
             errors[index] = SampleError(value_error(float(np.asarray(values)[index]), exact.values[index]),
                                         gradient_error(ours, reference))
     return errors
 
 
-def _as_list(value):
-    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def ours(case: LossCase, extreme: Extreme):

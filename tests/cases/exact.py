@@ -97,7 +97,9 @@ def norm(vector):
 
 
 def flat(nested) -> list:
-    """Every number of a nested list, in order."""
+    """Every number of a nested list (or array of mpf numbers), in order."""
+    if isinstance(nested, np.ndarray):
+        nested = nested.tolist()
     if isinstance(nested, list):
         return [item for part in nested for item in flat(part)]
     return [nested]
