@@ -78,15 +78,19 @@ def csv_rows(text: str) -> list[dict]:
 
 
 def read_back(path: Path) -> tuple[list[str], np.ndarray]:
-    """(column names, values) of a file written by --per-sample or --gradient."""
+    """(value column names, values) of a file written by --per-sample or --gradient; a CSV or
+    Parquet file starts with the column row = 1..N (checked here), an .npy file holds values alone."""
     if path.suffix == ".npy":
         return [], np.load(path)
     if path.suffix == ".parquet":
         table = pq.read_table(path)
-        return table.column_names, np.column_stack([table.column(i).to_numpy() for i in range(table.num_columns)])
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    return rows[0], np.array([[float(cell) for cell in row] for row in rows[1:]])
+        names, columns = table.column_names, [table.column(i).to_numpy() for i in range(table.num_columns)]
+    else:
+        with open(path, newline="") as handle:
+            rows = list(csv.reader(handle))
+        names, columns = rows[0], [np.array([float(row[i]) for row in rows[1:]]) for i in range(len(rows[0]))]
+    assert names[0] == "row" and columns[0].tolist() == list(range(1, len(columns[0]) + 1))
+    return names[1:], np.column_stack(columns[1:])
 
 
 def eval_columns() -> dict[str, np.ndarray]:

@@ -185,3 +185,23 @@ def test_an_infinite_value_is_null_in_strict_json_and_exits_1(tmp_path):
     data = json.loads(result.stdout)
     assert (data["value"], data["value_nonfinite"]) == (None, "inf")
     assert result.stderr == "losscli: gate failed: mse = inf is not finite (--allow-nonfinite accepts it)\n"
+
+
+def test_ids_and_row_join_per_sample_and_gradient_files_back(tmp_path):
+    """--id carries the user's ids into every per-row output; row (1-based) is always there; names
+    are snake_case and headers unquoted."""
+    path = tmp_path / "eval.csv"
+    path.write_text("Customer ID,yhat,y\nk-a,1.5,1\nk-b,2.5,2\nk-c,3.5,3\nk-d,4.0,100\n")
+    per_sample, gradient = tmp_path / "out.csv", tmp_path / "grad.csv"
+    result = run("compute", "mse,mae", path, *COLUMNS, "--id", "Customer ID", "--per-sample", per_sample,
+                 "--gradient", gradient, "--quiet")
+    assert result.exit_code == 0, result.output
+    # squared errors 0.25, 0.25, 0.25, 9216 and absolute errors 0.5, 0.5, 0.5, 96 (residuals 0.5, 0.5, 0.5, -96)
+    assert per_sample.read_text() == ('row,customer_id,mse,mae\n1,"k-a",0.25,0.5\n2,"k-b",0.25,0.5\n'
+                                      '3,"k-c",0.25,0.5\n4,"k-d",9216,96\n')
+    # gradients of the means: 2r/4 and sign(r)/4
+    assert gradient.read_text().splitlines() == ["row,customer_id,mse_grad_yhat,mae_grad_yhat",
+                                                 '1,"k-a",0.25,0.25', '2,"k-b",0.25,0.25', '3,"k-c",0.25,0.25',
+                                                 '4,"k-d",-48,-0.25']
+    printed = run("compute", "mse", path, *COLUMNS, "--id", "Customer ID", "--reduction", "none", "--format", "csv")
+    assert printed.stdout.splitlines()[:2] == ["row,customer_id,mse", "1,k-a,0.25"]

@@ -109,7 +109,7 @@ def test_text_blocks_are_text_columns_and_default_names_count_from_one(tmp_path)
     writer.append(id=np.array(["a", "b"], dtype=object), loss=np.array([[1.0, 2.0], [3.0, np.nan]]))
     writer.finish()
     writer.commit()
-    assert path.read_text() == '"id","loss_1","loss_2"\n"a",1,2\n"b",3,nan\n'
+    assert path.read_text() == 'id,loss_1,loss_2\n"a",1,2\n"b",3,nan\n'  # the header unquoted
 
 
 def test_npy_keeps_the_shape_of_one_block_and_refuses_text(tmp_path):
@@ -319,6 +319,8 @@ def test_a_committed_run_has_every_output(tmp_path):
                  "--gradient", tmp_path / "grad.csv", "--log", log, "-q")
     assert result.exit_code == 0
     # outliers example: residuals 0.5, 0.5, 0.5, -96 -> losses 0.25, 0.25, 0.25, 9216
-    np.testing.assert_array_equal(read_table(str(tmp_path / "loss.csv")).values[:, 0], [0.25, 0.25, 0.25, 9216])
+    written = read_table(str(tmp_path / "loss.csv"))
+    assert written.columns == ("row", "mse")
+    np.testing.assert_array_equal(written.values, [[1, 0.25], [2, 0.25], [3, 0.25], [4, 9216]])
     assert json.loads(log.read_text())["value"] == 2304.1875
     assert leftovers(tmp_path) == []

@@ -111,6 +111,13 @@ ParamOption = Annotated[
     typer.Option("--param", "-p", metavar="KEY=VALUE", help="Loss parameter, repeatable (e.g. -p delta=2).",
                  autocompletion=complete_param),
 ]
+WeightsOption = Annotated[str | None, typer.Option(
+    "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")]
+ColumnsOption = Annotated[list[str] | None, typer.Option(
+    "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")]
+NoHeaderOption = Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")]
+TargetFormatOption = Annotated[TargetFormat | None, typer.Option(
+    help="Class targets as one column of ids (index) or one column per class (onehot).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code speaks.")]
 
 

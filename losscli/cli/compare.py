@@ -18,13 +18,16 @@ from ..render.compare import print_comparison
 from ..spec import LossSpec
 from .common import (
     DEFAULT_WORKERS,
+    ColumnsOption,
     Engine,
     EngineOption,
     FormatOption,
+    NoHeaderOption,
     OutputFormat,
     ParamOption,
     SchedulerOption,
     TimeoutOption,
+    WeightsOption,
     WorkersOption,
     check_engine,
     error_boundary,
@@ -64,11 +67,9 @@ def compare(
         "--top", help="Fraction of rows whose share of loss and gradient is reported (at least one row).")
     ] = DEFAULT_TOP,
     param: ParamOption = None,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
-    col: Annotated[list[str] | None, typer.Option(
-        "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
-    no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
+    weights: WeightsOption = None,
+    col: ColumnsOption = None,
+    no_header: NoHeaderOption = False,
     group_by: Annotated[str | None, typer.Option(
         "--group-by", metavar="[FILE:]COLUMN",
         help="Also the value of every loss per slice: a column of the first input's file, or FILE:COLUMN.")] = None,

@@ -16,19 +16,23 @@ from ..errors import LossCliError
 from ..gates import CHANGES, Limit, check_names, check_run, read_baseline
 from ..inputs import InputPlan
 from ..outputs import OutputSet
+from ..render.common import snake_case
 from ..render.compute import print_reports, report
 from ..render.crosscheck import print_explanation
 from ..stream import StreamReducer, reduce_batches
 from .common import (
     DEFAULT_WORKERS,
     EXIT_CHECK_FAILED,
+    ColumnsOption,
     Engine,
     EngineOption,
+    NoHeaderOption,
     ParamOption,
     QuietOption,
     SchedulerOption,
-    TargetFormat,
+    TargetFormatOption,
     TimeoutOption,
+    WeightsOption,
     WorkersOption,
     check_engine,
     complete_loss,
@@ -71,17 +75,14 @@ def compute(
         help="Input files in the loss's input order (.csv, .parquet, .npy; - reads CSV from stdin).")],
     param: ParamOption = None,
     reduction: Annotated[Reduction, typer.Option(help="mean, sum, or none (one value per sample).")] = Reduction.mean,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
-    col: Annotated[list[str] | None, typer.Option(
-        "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
+    weights: WeightsOption = None,
+    col: ColumnsOption = None,
     ids: Annotated[list[str] | None, typer.Option(
         "--id", metavar="[FILE:]COLUMN",
         help="An id column carried into top rows and --per-sample/--gradient files (repeatable; text allowed).")
     ] = None,
-    no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
-    target_format: Annotated[TargetFormat | None, typer.Option(
-        help="Class targets as one column of ids (index) or one column per class (onehot).")] = None,
+    no_header: NoHeaderOption = False,
+    target_format: TargetFormatOption = None,
     output_format: Annotated[ComputeFormat, typer.Option(
         "--format", "-f", help="Output format; value prints the value alone, one per loss.")] = ComputeFormat.table,
     per_sample: Annotated[str | None, typer.Option(
@@ -153,11 +154,13 @@ def compute(
 
             reduce_on_dask(plan, lambda _: reducers, scheduler=scheduler, workers=workers, timeout=timeout)
             results, per_sample_values = [reducer.result() for reducer in reducers], [None] * len(reducers)
+            row_ids = {}
         else:
-            results, per_sample_values = _reduce_locally(reducers, plan, outputs, per_sample, gradient, quiet)
+            results, per_sample_values, row_ids = _reduce_locally(reducers, plan, outputs, per_sample, gradient,
+                                                                  quiet)
         sources = {source.name: source.path for source in plan.sources}
-        reports = [report(result, sources, _gate(result, limits, baseline, allow_nonfinite), values, label)
-                   for result, values in zip(results, per_sample_values, strict=True)]
+        reports = [report(result, sources, _gate(result, limits, baseline, allow_nonfinite), values, label,
+                          _id_blocks(row_ids)) for result, values in zip(results, per_sample_values, strict=True)]
         explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header,
                                      target_format, data) for spec, data in zip(specs, reports, strict=True)]
         if log is not None:
@@ -240,38 +243,46 @@ def _gate(result, limits, baseline_path, allow_nonfinite) -> dict | None:
 
 
 def _reduce_locally(reducers, plan, outputs, per_sample, gradient, quiet):
-    """Stream the inputs through every reducer, writing the --per-sample and --gradient tables (a
-    block of columns per loss: {loss} or {loss}_1..k, {loss}_grad_{input column});
-    (results, per-sample values to print or None, per loss)."""
+    """Stream the inputs through every reducer, writing the --per-sample and --gradient tables:
+    row (1-based), the --id columns, then a block per loss ({loss} or {loss}_1..k;
+    {loss}_grad_{input column}); .npy files hold the values alone, in row order.
+    (results, per-sample values to print or None, per loss, and their id columns)."""
     kept_values = reducers[0].reduction == "none" and not quiet
-    per_sample_values = [[] for _ in reducers]
+    per_sample_values, kept_ids = [[] for _ in reducers], []
     names = [reducer.spec.name for reducer in reducers]
-    per_sample_table = outputs.table(per_sample) if per_sample else None
-    gradient_table = outputs.table(gradient) if gradient else None
-    input_columns = []
+    tables = {role: outputs.table(path) for role, path in (("loss", per_sample), ("grad", gradient)) if path}
+    input_columns, rows = [], [0]
 
     def on_outputs(batch, batch_outputs):
-        input_columns[:] = batch.tables[reducers[0].gradient_input].columns
+        input_columns[:] = [snake_case(column) for column in batch.tables[reducers[0].gradient_input].columns]
+        keys = {"row": np.arange(rows[0] + 1, rows[0] + batch.rows + 1), **_id_blocks(batch.ids)}
+        rows[0] += batch.rows
         by_loss = list(zip(names, batch_outputs, strict=True))
-        if per_sample_table is not None:
-            per_sample_table.append(**{name: output.per_sample for name, output in by_loss})
-        if gradient_table is not None:
-            gradient_table.append(**{f"{name}_grad": output.gradient for name, output in by_loss})
+        blocks = {"loss": {name: output.per_sample for name, output in by_loss},
+                  "grad": {f"{name}_grad": output.gradient for name, output in by_loss}}
+        for role, table in tables.items():
+            table.append(**({} if table.kind == "npy" else keys), **blocks[role])
         if kept_values:
+            kept_ids.append(batch.ids)
             for values, output in zip(per_sample_values, batch_outputs, strict=True):
                 values.append(output.per_sample)
 
     reduce_batches(_with_progress(plan.batches(), quiet), reducers, on_outputs)
     results = [reducer.result() for reducer in reducers]
-    if per_sample_table is not None:
-        per_sample_table.finish()
-    if gradient_table is not None:
+    if "loss" in tables:
+        tables["loss"].finish()
+    if "grad" in tables:
         columns = {f"{name}_grad": [f"{name}_grad_{column}" for column in input_columns] for name in names}
         factors = {f"{name}_grad": result.gradient_factor for name, result in zip(names, results, strict=True)}
-        gradient_table.finish(factors,
-                              {block: given for block, given in columns.items()
-                               if len(given) == _row_width(gradient_table.shapes.get(block, ()))})
-    return results, [np.concatenate(values) if values else None for values in per_sample_values]
+        tables["grad"].finish(factors, {block: given for block, given in columns.items()
+                                        if len(given) == _row_width(tables["grad"].shapes.get(block, ()))})
+    ids = {name: np.concatenate([item[name] for item in kept_ids]) for name in (kept_ids[0] if kept_ids else {})}
+    return results, [np.concatenate(values) if values else None for values in per_sample_values], ids
+
+
+def _id_blocks(ids: dict) -> dict:
+    """The --id columns as output blocks, named in the outputs' scheme."""
+    return {snake_case(name): np.asarray(values) for name, values in ids.items()}
 
 
 def _row_width(shape) -> int:

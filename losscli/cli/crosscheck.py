@@ -9,10 +9,13 @@ import typer
 from ..errors import LossCliError
 from ..registry import get_loss
 from .common import (
+    ColumnsOption,
     FormatOption,
+    NoHeaderOption,
     OutputFormat,
     ParamOption,
-    TargetFormat,
+    TargetFormatOption,
+    WeightsOption,
     error_boundary,
     parse_params,
     stderr,
@@ -62,13 +65,10 @@ def crosscheck(
     inputs: Annotated[list[str], typer.Argument(
         help="Input files in the loss's input order (.csv, .parquet, .npy; - reads CSV from stdin).")],
     param: ParamOption = None,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", "-w", help="Sample weights: a one-column file, or a column of the first input's file.")] = None,
-    col: Annotated[list[str] | None, typer.Option(
-        "--col", metavar="INPUT=COLUMNS", help="Columns of an input: a name, a,b,c list or prefix* pattern.")] = None,
-    no_header: Annotated[bool, typer.Option("--no-header", help="CSV files have no header row.")] = False,
-    target_format: Annotated[TargetFormat | None, typer.Option(
-        help="Class targets as one column of ids (index) or one column per class (onehot).")] = None,
+    weights: WeightsOption = None,
+    col: ColumnsOption = None,
+    no_header: NoHeaderOption = False,
+    target_format: TargetFormatOption = None,
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
     """Compute a loss under every framework convention that has it, side by side, and explain each

@@ -126,9 +126,12 @@ def _arrow_block(path: str, kind: str, name: str, values, shape: tuple[int, ...]
     values = np.asarray(values)
     if values.shape[1:] != shape:
         raise ValueError(f"block {name}: rows of shape {values.shape[1:]}, earlier batches had {shape}")
-    if values.dtype.kind in "OUS":
+    if values.dtype.kind in "OUSiub":
         if kind == "npy" or shape:
-            raise FileError(path, f"column {name} holds text: write a .csv or .parquet file, not .npy")
+            what = "text" if values.dtype.kind in "OUS" else "integers"
+            raise FileError(path, f"column {name} holds {what}: write a .csv or .parquet file, not .npy")
+        if values.dtype.kind in "iub":  # row numbers and integer ids stay integers
+            return pa.array(values.astype(np.int64))
         return pa.array([None if value is None else str(value) for value in values], type=pa.string())
     flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
     width = int(np.prod(shape, dtype=np.int64))
@@ -138,7 +141,7 @@ def _arrow_block(path: str, kind: str, name: str, values, shape: tuple[int, ...]
 def _block_values(column, shape: tuple[int, ...], scale: float):
     import pyarrow as pa
 
-    if pa.types.is_string(column.type):
+    if pa.types.is_string(column.type) or pa.types.is_integer(column.type):
         return column
     width = int(np.prod(shape, dtype=np.int64))
     flat = column.flatten() if shape else column
@@ -163,15 +166,19 @@ def _write_table(path: str, kind: str, chunks, columns: list[str], rows: int, sh
     tables = (_arrow_chunk(chunk, columns) for chunk in chunks)
     first = next(tables, None)
     schema = pa.schema([(name, pa.float64()) for name in columns]) if first is None else first.schema
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+    with contextlib.ExitStack() as stack:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
 
-        writer = pq.ParquetWriter(path, schema)
-    else:
-        import pyarrow.csv as arrow_csv
+            writer = stack.enter_context(pq.ParquetWriter(path, schema))
+        else:
+            import pyarrow.csv as arrow_csv
 
-        writer = arrow_csv.CSVWriter(path, schema)
-    with writer:
+            handle = stack.enter_context(open(path, "wb"))
+            # the header unquoted, as every CSV losscli writes (Arrow would quote each name)
+            handle.write((",".join(schema.names) + "\n").encode("utf-8"))
+            writer = stack.enter_context(arrow_csv.CSVWriter(
+                handle, schema, write_options=arrow_csv.WriteOptions(include_header=False)))
         for table in itertools.chain([] if first is None else [first], tables):
             writer.write_table(table)
 

@@ -6,12 +6,19 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+
+def snake_case(name: str) -> str:
+    """A column name in the one naming scheme of every output: lower case, words joined by '_'
+    ("Customer ID" -> "customer_id")."""
+    return re.sub(r"[^0-9a-z]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).lower()).strip("_") or "column"
 
 
 def format_number(value: Any, digits: int = 6) -> str:

@@ -34,8 +34,9 @@ VALUE_DIGITS = 10
 
 
 def report(result, sources: dict[str, str], gate: dict | None, per_sample_values=None,
-           label: str | None = None) -> dict:
-    """The JSON-ready report of one loss of a compute run (a :class:`losscli.stream.StreamResult`)."""
+           label: str | None = None, ids: dict | None = None) -> dict:
+    """The JSON-ready report of one loss of a compute run (a :class:`losscli.stream.StreamResult`);
+    with per-sample values (reduction none), their rows' ``ids`` as "ids": {column: [values]}."""
     gradient = result.gradient.as_dict()
     gradient["max_abs_row"] += 1
     gradient["top_rows"] = [
@@ -49,6 +50,8 @@ def report(result, sources: dict[str, str], gate: dict | None, per_sample_values
         "rows_omitted": result.rows_omitted, "label": label, "gradient": {"input": result.gradient_input, **gradient},
         "gate": gate,
     }
+    if per_sample_values is not None and ids:
+        data["ids"] = {name: np.asarray(values).tolist() for name, values in ids.items()}
     if result.groups is not None:
         data["groups"] = [{"group": group.label, "n": group.n, "weight_total": group.aggregate.weight_total,
                            "value": group.value} for group in result.groups]
@@ -124,17 +127,19 @@ def summary_rows(data: dict) -> list[dict]:
 
 
 def per_sample_rows(reports: list[dict]) -> tuple[list[dict], list[str]]:
-    """Per-sample values of every loss side by side: row, then a column per loss (loss_1.. per
-    element when a row has several)."""
+    """Per-sample values of every loss side by side: row, the id columns, then a column per loss
+    ({loss}_1.. per element when a row has several)."""
     columns: dict[str, np.ndarray] = {}
     for data in reports:
         array = np.asarray(data["value"], dtype=float)
         flat = array.reshape(array.shape[0], -1) if array.ndim > 1 else array[:, None]
         names = [data["loss"]] if flat.shape[1] == 1 else [f"{data['loss']}_{i + 1}" for i in range(flat.shape[1])]
         columns.update({name: flat[:, index] for index, name in enumerate(names)})
-    rows = [{"row": index + 1, **{name: float(values[index]) for name, values in columns.items()}}
+    ids = reports[0].get("ids", {})
+    rows = [{"row": index + 1, **{name: values[index] for name, values in ids.items()},
+             **{name: float(values[index]) for name, values in columns.items()}}
             for index in range(len(next(iter(columns.values()))))]
-    return rows, ["row", *columns]
+    return rows, ["row", *ids, *columns]
 
 
 def print_report(console: Console, data: dict, fmt: str) -> None:
