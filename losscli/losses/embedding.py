@@ -33,9 +33,15 @@ def contrastive(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: f
 def contrastive_gradient(x1, x2, labels, *, margin):
     """∂/∂x1 = [y - (1-y)·max(0, m - d)/d]·(x1 - x2);  ∂/∂x2 = -∂/∂x1 (0 for the hinge at d = 0)."""
     distance, difference = euclidean_distance(x1, x2)
-    push = safe_divide((1.0 - labels) * np.maximum(0.0, margin - distance), distance)
-    grad_x1 = (labels - push)[:, None] * difference
+    # the hinge's push along the unit vector (x1 - x2)/d: 1/d overflows for a subnormal distance, the unit does not
+    push = ((1.0 - labels) * np.maximum(0.0, margin - distance))[:, None] * _unit(difference, distance)
+    grad_x1 = labels[:, None] * difference - push
     return {"x1": grad_x1, "x2": -grad_x1}
+
+
+def _unit(difference: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """difference / distance row-wise, and 0 where the distance is 0 (a subgradient choice)."""
+    return safe_divide(difference, distance[:, None])
 
 
 def triplet(anchor: np.ndarray, positive: np.ndarray, negative: np.ndarray, *, margin: float) -> np.ndarray:
@@ -52,9 +58,9 @@ def triplet_gradient(anchor, positive, negative, *, margin):
     """Where the hinge is active: ∂/∂p = -(a-p)/d_ap, ∂/∂n = (a-n)/d_an, ∂/∂a = -(∂/∂p + ∂/∂n)."""
     distance_pos, to_positive = euclidean_distance(anchor, positive)
     distance_neg, to_negative = euclidean_distance(anchor, negative)
-    active = (distance_pos - distance_neg + margin > 0).astype(np.float64)
-    grad_positive = -safe_divide(active, distance_pos)[:, None] * to_positive
-    grad_negative = safe_divide(active, distance_neg)[:, None] * to_negative
+    active = (distance_pos - distance_neg + margin > 0).astype(np.float64)[:, None]
+    grad_positive = -active * _unit(to_positive, distance_pos)
+    grad_negative = active * _unit(to_negative, distance_neg)
     return {"anchor": -(grad_positive + grad_negative), "positive": grad_positive, "negative": grad_negative}
 
 

@@ -94,7 +94,7 @@ def torch_infonce(torch, t, params, reduction):
     return torch.nn.functional.cross_entropy(similarities, positive, reduction=reduction)
 
 
-SCALES = (1.0, 1e-160, 1e160, 1e-300, 1e300)
+SCALES = (1.0, 1e-160, 1e160, 1e-300, 1e300, 1e-310)  # 1e-310: subnormal, 1/d overflows
 
 
 def contrastive_extremes():

@@ -101,7 +101,7 @@ def pair_rows(scale: float):
 
 def cosine_extremes():
     cases = []
-    for scale in (1.0, 1e-160, 1e160, 1e-300, 1e300):
+    for scale in (1.0, 1e-160, 1e160, 1e-300, 1e300, 1e-310):
         x1, x2 = pair_rows(scale)
         for label in (1.0, -1.0):
             # margins away from the pairs' cosines 0, ±0.5, -0.99 and 0.12: at cos = m the loss is cos - m,
