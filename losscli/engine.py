@@ -103,10 +103,24 @@ class Evaluation:
     aggregate: Aggregate
     sample_gradients: dict[str, np.ndarray]
     kept_rows: np.ndarray | None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def per_sample_values(self, spec: LossSpec) -> np.ndarray:
+        """What reduction "none" reports per sample: l_i, or T(l_i) for a loss with a transform."""
+        transform = spec.transform
+        if transform is not None and transform.per_sample_value is not None:
+            return transform.per_sample_value(*self.arrays.values(), **self.params)
+        if transform is None:
+            return self.per_sample
+        with np.errstate(over="ignore"):
+            return transform.function(self.per_sample)
 
     def batch_gradients(self, spec: LossSpec, reduction: str) -> dict[str, np.ndarray]:
         """Gradients that need no other batch: w_i·dl_i/dx for mean and sum (times
         :func:`gradient_factor` once every batch is in), T'(l_i)·dl_i/dx for none."""
+        transform = spec.transform
+        if reduction == "none" and self.sample_gradients and transform and transform.chain:
+            return transform.chain(self.per_sample, self.sample_gradients, *self.arrays.values(), **self.params)
         if reduction == "none":
             factor = 1.0 if spec.transform is None else _transform_derivative(spec, self.per_sample)
         else:
@@ -128,7 +142,7 @@ def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
         denominators = spec.denominator(*arrays.values(), **params) if spec.denominator else None
         aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor)
         gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
-    return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept)
+    return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept, dict(params))
 
 
 def reduced_value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
@@ -171,10 +185,7 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
         raise InputError("every row has a NaN or infinite value: nothing left after --nan-policy omit")
     gradients = batch.batch_gradients(spec, reduction)
     if reduction == "none":
-        value = batch.per_sample
-        if spec.transform is not None:
-            with np.errstate(over="ignore"):
-                value = spec.transform.function(value)
+        value = batch.per_sample_values(spec)
     else:
         value = reduced_value(spec, batch.aggregate, reduction)
         factor = gradient_factor(spec, batch.aggregate, reduction)

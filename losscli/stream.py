@@ -141,10 +141,7 @@ class StreamReducer:
         omitted = 0 if kept is None else int(np.count_nonzero(~kept))
         self.merge(StreamPartial(evaluation.aggregate, stats, float(np.sum(per_row_loss)), batch.rows, omitted,
                                  groups, spread))
-        per_sample = evaluation.per_sample
-        if self.reduction == "none" and self.spec.transform is not None:
-            with np.errstate(over="ignore"):
-                per_sample = self.spec.transform.function(per_sample)
+        per_sample = evaluation.per_sample_values(self.spec) if self.reduction == "none" else evaluation.per_sample
         return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradients[self.gradient_input], kept))
 
     def merge(self, partial: StreamPartial) -> None:
