@@ -160,6 +160,8 @@ class Transform:
     where e^ℓ overflows and ∂ℓ underflows), a transform gives them instead:
     per_sample_value(*inputs, **params) -> T(ℓ_i), and chain(ℓ, gradients, *inputs, **params) ->
     T'(ℓ_i)·∂ℓ_i from the loss's own per-sample gradients (so a wrong gradient stays visible).
+    of_scaled(mean) -> (T(mean), T'(mean)) takes the reduced value as a
+    :class:`~losscli.reduction.ScaledSum`, for a mean beyond the doubles (rmse's mean square of 1e320).
     """
 
     name: str
@@ -167,6 +169,7 @@ class Transform:
     derivative: Callable[[Any], Any]
     per_sample_value: Callable[..., np.ndarray] | None = None
     chain: Callable[..., Arrays] | None = None
+    of_scaled: Callable[[Any], tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,8 @@ class LossSpec:
     its value or gradient to the last digit (tests/test_accuracy.py holds it to that elsewhere).
     irls: a loss of the residual ŷ - y alone with g(r)/r >= 0 non-increasing in |r|, the condition
     under which iteratively reweighted least squares minimises it (losscli.fit).
+    root(*inputs, **params), for a loss whose per-sample values are squares, returns √ℓ_i
+    (rmse: |ŷ - y|): sums of ℓ are then taken from the roots, exact where ℓ over- or underflows.
     """
 
     name: str
@@ -212,6 +217,7 @@ class LossSpec:
     example_files: tuple[str, ...] = ()
     accurate_range: str = ""
     irls: bool = False
+    root: Callable[..., np.ndarray] | None = None
 
     @property
     def input_names(self) -> tuple[str, ...]:

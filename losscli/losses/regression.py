@@ -72,6 +72,13 @@ def sqrt_derivative(mean_square):
     return np.where(positive, 0.5 / np.sqrt(np.where(positive, mean_square, 1.0)), 0.0)
 
 
+def sqrt_of_scaled(mean_square) -> tuple[float, float]:
+    """(√v, 1/(2√v)) of a mean square given as a ScaledSum: 1e160 from a mean square of 1e320,
+    which is beyond the doubles; 0 and 0 at v = 0 (as sqrt_derivative)."""
+    root = mean_square.sqrt()
+    return root, (0.5 / root if root > 0 else 0.0)
+
+
 def sqrt_chain(per_sample, gradients, pred, target):
     """d√ℓ/dŷ = ∂ℓ/(2√ℓ) per element with √ℓ = |ŷ - y| from the inputs: ℓ = (ŷ - y)² underflows to 0 at 1e-170
     and overflows at 1e160, where ∂ℓ = 2(ŷ - y) is still exact. 0 at ŷ = y; sign(∂ℓ) where 2|ŷ - y| overflows."""
@@ -209,7 +216,9 @@ RMSE = LossSpec(
     example_files=OUTLIER_FILES,
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mae,
     # per element, sqrt((ŷ - y)²) is |ŷ - y|: taken as such, not through a square that over- or underflows
-    transform=Transform("sqrt", np.sqrt, sqrt_derivative, per_sample_value=mae, chain=sqrt_chain),
+    transform=Transform("sqrt", np.sqrt, sqrt_derivative, per_sample_value=mae, chain=sqrt_chain,
+                        of_scaled=sqrt_of_scaled),
+    root=mae,
     reductions=("mean", "none"),
     formula="sqrt(mean (ŷ - y)²)",
     gradient_formula="∂/∂ŷ_i = (ŷ_i - y_i) / (N·RMSE)  (chain rule through sqrt; 0 when RMSE = 0)",
