@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .reduction import REDUCTIONS, Aggregate, broadcast_weights
+from .reduction import REDUCTIONS, Aggregate, broadcast_weights, weight_exponent
 from .registry import get_loss
 from .spec import LossSpec
 from .validation import NAN_POLICIES, as_arrays, bind_shapes, check_domains, check_finite, omit_nonfinite_rows
@@ -103,10 +103,24 @@ class Evaluation:
     aggregate: Aggregate
     sample_gradients: dict[str, np.ndarray]
     kept_rows: np.ndarray | None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def per_sample_values(self, spec: LossSpec) -> np.ndarray:
+        """What reduction "none" reports per sample: l_i, or T(l_i) for a loss with a transform."""
+        transform = spec.transform
+        if transform is not None and transform.per_sample_value is not None:
+            return transform.per_sample_value(*self.arrays.values(), **self.params)
+        if transform is None:
+            return self.per_sample
+        with np.errstate(over="ignore"):
+            return transform.function(self.per_sample)
 
     def batch_gradients(self, spec: LossSpec, reduction: str) -> dict[str, np.ndarray]:
         """Gradients that need no other batch: w_i·dl_i/dx for mean and sum (times
         :func:`gradient_factor` once every batch is in), T'(l_i)·dl_i/dx for none."""
+        transform = spec.transform
+        if reduction == "none" and self.sample_gradients and transform and transform.chain:
+            return transform.chain(self.per_sample, self.sample_gradients, *self.arrays.values(), **self.params)
         if reduction == "none":
             factor = 1.0 if spec.transform is None else _transform_derivative(spec, self.per_sample)
         else:
@@ -126,28 +140,40 @@ def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
         per_sample = spec.forward(*arrays.values(), **params)
         sample_weights = broadcast_weights(weights, per_sample.shape)
         denominators = spec.denominator(*arrays.values(), **params) if spec.denominator else None
-        aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor)
+        roots = spec.root(*arrays.values(), **params) if spec.root else None
+        aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor, roots)
         gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
-    return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept)
+    return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept, dict(params))
 
 
 def reduced_value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
     """The loss for "mean" or "sum" from the aggregate of every batch (transform applied)."""
-    value = aggregate.value(reduction)
-    if spec.transform is not None:
-        # exp of a mean NLL above ~709 is beyond float64: the honest answer is inf, not a warning.
-        with np.errstate(over="ignore"):
-            value = spec.transform.function(value)
-    return float(value)
+    return _transformed(spec, aggregate, reduction)[0]
 
 
-def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
+def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str, weight_exponent: int = 0) -> float:
     """What turns the batches' w_i·dl_i/dx into the gradient of the reduced loss:
-    1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform."""
-    factor = 1.0 / aggregate.weight_total if reduction == "mean" else 1.0
-    if spec.transform is not None:
-        factor *= float(_transform_derivative(spec, aggregate.value(reduction)))
-    return factor
+    1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform; times
+    2^weight_exponent when the batches used weights·2^-weight_exponent (see
+    :func:`~losscli.reduction.weight_exponent`), taken without over- or underflow in between."""
+    derivative = _transformed(spec, aggregate, reduction)[1]
+    if reduction == "mean":
+        return aggregate.scaled_total.reciprocal_times(derivative, weight_exponent)
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(derivative, weight_exponent)) if weight_exponent else derivative
+
+
+def _transformed(spec: LossSpec, aggregate: Aggregate, reduction: str) -> tuple[float, float]:
+    """(T(reduced value), T'(reduced value)); (value, 1) without a transform."""
+    transform = spec.transform
+    if transform is not None and transform.of_scaled is not None:
+        return transform.of_scaled(aggregate.scaled_value(reduction))
+    value = aggregate.value(reduction)
+    if transform is None:
+        return float(value), 1.0
+    # exp of a mean NLL above ~709 is beyond float64: the honest answer is inf, not a warning.
+    with np.errstate(over="ignore"):
+        return float(transform.function(value)), float(_transform_derivative(spec, value))
 
 
 def _transform_derivative(spec, value):
@@ -166,21 +192,23 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
     if len(inputs) == 1 and isinstance(inputs[0], Mapping):
         inputs = inputs[0]
     spec, arrays, resolved = prepare(loss, inputs, params, reduction)
-    batch = evaluate(spec, arrays, resolved, weights, nan_policy, gradient)
+    exponent = weight_exponent(None if weights is None else np.asarray(weights, dtype=np.float64))
+    scaled = None if weights is None else np.ldexp(np.asarray(weights, dtype=np.float64), -exponent)
+    batch = evaluate(spec, arrays, resolved, scaled, nan_policy, gradient)
     if batch.kept_rows is not None and not batch.kept_rows.any():
         raise InputError("every row has a NaN or infinite value: nothing left after --nan-policy omit")
     gradients = batch.batch_gradients(spec, reduction)
+    aggregate = batch.aggregate.rescaled(exponent, spec.mean_divisor)
     if reduction == "none":
-        value = batch.per_sample
-        if spec.transform is not None:
-            with np.errstate(over="ignore"):
-                value = spec.transform.function(value)
+        value = batch.per_sample_values(spec)
     else:
-        value = reduced_value(spec, batch.aggregate, reduction)
-        factor = gradient_factor(spec, batch.aggregate, reduction)
-        gradients = {name: grad * factor for name, grad in gradients.items()}
-    return LossResult(spec, resolved, reduction, value, batch.per_sample, batch.aggregate, gradients,
-                      batch.kept_rows, batch.sample_weights, batch.denominators)
+        value = reduced_value(spec, aggregate, reduction)
+        factor = gradient_factor(spec, aggregate, reduction, exponent)
+        with np.errstate(over="ignore"):  # a gradient beyond the doubles is inf, as is the truth
+            gradients = {name: grad * factor for name, grad in gradients.items()}
+    sample_weights = None if batch.sample_weights is None else np.ldexp(batch.sample_weights, exponent)
+    return LossResult(spec, resolved, reduction, value, batch.per_sample, aggregate, gradients,
+                      batch.kept_rows, sample_weights, batch.denominators)
 
 
 def _expand(scale, ndim: int):

@@ -11,7 +11,7 @@ Columns of X are standardised internally (mean 0, scale 1) and the solution mapp
 
 Methods (``method="auto"`` picks the first that applies):
 
-- **irls** (residual losses: mse, mae, huber): iteratively reweighted least squares, a
+- **irls** (residual losses, ``spec.irls``: mse, mae, huber, ...): iteratively reweighted least squares, a
   majorise-minimise scheme. At residuals r = ŷ - y each row gets the weight
   v_i = g(r_i) / r_i (g the registry gradient, evaluated at |r_i| >= ε so that MAE's 1/|r| stays
   finite; ε = 1e-9 times the scale of y) and the next (w, b) solves the weighted least-squares
@@ -42,13 +42,9 @@ from .compare import route_params
 from .engine import compute
 from .errors import InputError, LossCliError
 from .losses._numerics import sigmoid
-from .registry import get_loss
+from .registry import LOSSES, get_loss
 from .spec import Domain, LossSpec, Task
 
-# Losses that are a function of the residual ŷ - y alone, with g(r)/r >= 0 non-increasing in |r|:
-# the conditions under which IRLS is a majorise-minimise scheme. (smooth_l1, log_cosh and quantile
-# from issue 6 qualify too.)
-RESIDUAL_LOSSES = frozenset({"mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile"})
 METHODS = ("auto", "irls", "lbfgs")
 DEFAULT_MAX_ITER = 1000
 Progress = Callable[[int, int, float], None]
@@ -235,10 +231,11 @@ def choose_method(spec: LossSpec, method: str = "auto") -> str:
     """"irls" for residual losses, else "lbfgs"; an explicit choice is checked."""
     if method not in METHODS:
         raise LossCliError(f"unknown method {method!r} (valid: {', '.join(METHODS)})")
-    if method == "irls" and spec.name not in RESIDUAL_LOSSES:
-        raise LossCliError(f"irls needs a residual loss ({', '.join(sorted(RESIDUAL_LOSSES))}), not {spec.name}")
+    if method == "irls" and not spec.irls:
+        eligible = ", ".join(sorted(other.name for other in LOSSES if other.irls))
+        raise LossCliError(f"irls needs a residual loss ({eligible}), not {spec.name}")
     if method == "auto":
-        return "irls" if spec.name in RESIDUAL_LOSSES else "lbfgs"
+        return "irls" if spec.irls else "lbfgs"
     return method
 
 

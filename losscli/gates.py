@@ -203,3 +203,24 @@ def _finite_or_nan(value, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise LossCliError(f"{path}: expected a number as the baseline value, got {json.dumps(value)[:60]}")
     return float(value)
+
+
+def verdict(result, limits: Sequence[Limit], baseline_path: str | None = None,
+            allow_nonfinite: bool = False) -> dict | None:
+    """The verdict of every gate on one loss's result (a :class:`~losscli.stream.StreamResult`):
+    {"passed", "failed": [one line each], "checks": [...]}, or None when nothing was checked. A
+    NaN or infinite value fails unless ``allow_nonfinite``; the baseline is read from
+    ``baseline_path`` only for change limits of this loss."""
+    failed = []
+    if result.value is not None and not math.isfinite(result.value) and not allow_nonfinite:
+        failed.append(f"{result.spec.name} = {result.value} is not finite (--allow-nonfinite accepts it)")
+    mine = [limit for limit in limits if limit.applies_to(result.spec.name)]
+    if not mine and not failed:
+        return None
+    groups = None if result.groups is None else {group.label: group.value for group in result.groups}
+    baseline = None
+    if baseline_path is not None and any(limit.kind in CHANGES for limit in mine):
+        baseline = read_baseline(baseline_path, result.spec.name, result.params)
+    checks = check_run(mine, result.spec.name, result.value, groups, baseline)
+    failed += [check.line() for check in checks if not check.passed]
+    return {"passed": not failed, "failed": failed, "checks": [check.as_dict() for check in checks]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -156,15 +156,26 @@ class InfluencePartial:
                                 np.concatenate([self.loss_grads, other.loss_grads])[by_loss], grad_rows[by_grad],
                                 grad_values[by_grad], keep_loss, keep_grad)
 
-    def finish(self, top: float = DEFAULT_TOP, shown: int = DEFAULT_SHOWN_ROWS) -> Influence:
-        """The influence of all the rows merged; ValueError when a part kept too few rows."""
+    def scaled(self, factor: float) -> InfluencePartial:
+        """The influence of weights·factor: contributions times factor, squared gradients times factor²."""
+        square = factor * factor
+        return replace(self, loss_total=self.loss_total * factor, grad_total=self.grad_total * square,
+                       loss_values=self.loss_values * factor, loss_grads=self.loss_grads * square,
+                       grad_values=self.grad_values * square)
+
+    def finish(self, top: float = DEFAULT_TOP, shown: int = DEFAULT_SHOWN_ROWS, weight_exponent: int = 0) -> Influence:
+        """The influence of all the rows merged (contributions of weights·2^-weight_exponent shown
+        in true units); ValueError when a part kept too few rows."""
         k = top_count(top, self.rows)
         if self.loss_rows.shape[0] < min(self.rows, max(k, shown)) or self.grad_rows.shape[0] < min(self.rows, k):
             raise ValueError(f"the parts kept too few rows for the top {k} of {self.rows} (see influence_keep)")
         loss_total, grad_total = self.loss_total, self.grad_total
-        rows = tuple(RowInfluence(int(row), float(loss), _share(loss, loss_total), _share(grad, grad_total))
-                     for row, loss, grad in zip(self.loss_rows[:shown], self.loss_values[:shown],
-                                                self.loss_grads[:shown], strict=True))
+        with np.errstate(over="ignore"):  # a contribution beyond the doubles is inf, as is the truth
+            contributions = np.ldexp(self.loss_values[:shown], weight_exponent)
+        rows = tuple(RowInfluence(int(row), float(contribution), _share(loss, loss_total), _share(grad, grad_total))
+                     for row, contribution, loss, grad in zip(self.loss_rows[:shown], contributions,
+                                                              self.loss_values[:shown], self.loss_grads[:shown],
+                                                              strict=True))
         return Influence(top, k, _share(np.sum(self.loss_values[:k]), loss_total),
                          _share(np.sum(self.grad_values[:k]), grad_total), rows)
 

@@ -9,6 +9,7 @@ chunks, or spread over workers, reduces to the same value as the whole array.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,39 @@ class ScaledSum:
         top = int(np.max(exponents))
         return cls(float(np.sum(np.ldexp(mantissas, exponents - top))), top)._normal()
 
+    @classmethod
+    def of_squares(cls, roots: np.ndarray, factors: np.ndarray | None = None) -> ScaledSum:
+        """Σ roots²·factors, exact to rounding whatever the magnitudes: roots of 1e160 (squares
+        beyond the largest double) and of 1e-170 (squares below the smallest) alike."""
+        mantissas, exponents = np.frexp(np.asarray(roots, dtype=np.float64))
+        mantissas, exponents = mantissas * mantissas, 2 * exponents
+        if factors is not None:
+            factor_mantissas, factor_exponents = np.frexp(np.broadcast_to(factors, np.shape(roots)))
+            mantissas, exponents = mantissas * factor_mantissas, exponents + factor_exponents
+        if mantissas.size == 0:
+            return cls()
+        top = int(np.max(exponents))
+        with np.errstate(invalid="ignore"):
+            return cls(float(np.sum(np.ldexp(mantissas, exponents - top))), top)._normal()
+
+    def shifted(self, exponent: int) -> ScaledSum:
+        """The sum times 2^exponent, exactly."""
+        return ScaledSum(self.mantissa, self.exponent + exponent)._normal() if exponent else self
+
+    def reciprocal_times(self, numerator: float, exponent: int = 0) -> float:
+        """numerator·2^exponent / this sum as a double, without over- or underflow in between."""
+        mantissa, mantissa_exponent = math.frexp(self.mantissa)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return float(np.ldexp(np.divide(numerator, mantissa), exponent - mantissa_exponent - self.exponent))
+
+    def over(self, other: ScaledSum) -> ScaledSum:
+        """self / other, itself scaled: a ratio beyond the doubles (a mean square of 1e320) stays exact."""
+        numerator, numerator_exponent = math.frexp(self.mantissa)
+        denominator, denominator_exponent = math.frexp(other.mantissa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = float(np.divide(numerator, denominator))
+        return ScaledSum(ratio, numerator_exponent + self.exponent - denominator_exponent - other.exponent)._normal()
+
     @property
     def value(self) -> float:
         """The sum as a double (inf when it is beyond the largest double)."""
@@ -94,9 +128,10 @@ class ScaledSum:
             return float(np.ldexp(np.sqrt(math.ldexp(self.mantissa, odd)), half))
 
     def _normal(self) -> ScaledSum:
-        """Exponent 0 whenever the value is an ordinary double (equal sums compare equal)."""
+        """Exponent 0 whenever the value is an ordinary (normal) double: equal sums compare equal,
+        and a sum below the normal range keeps its digits in the scaled form."""
         value = self.value
-        return ScaledSum(value) if math.isfinite(value) and value != 0.0 else self
+        return ScaledSum(value) if math.isfinite(value) and abs(value) >= sys.float_info.min else self
 
 
 def _all_finite(values: np.ndarray, factors: np.ndarray | None) -> bool:
@@ -118,19 +153,23 @@ class Aggregate:
 
     @classmethod
     def of(cls, per_sample: np.ndarray, weights: np.ndarray | None = None,
-           denominators: np.ndarray | None = None, divisor: str = "weights") -> Aggregate:
+           denominators: np.ndarray | None = None, divisor: str = "weights",
+           roots: np.ndarray | None = None) -> Aggregate:
         """Aggregate of per-sample losses; ``weights`` broadcast to their shape.
 
         ``denominators`` d_i are what each sample adds to the mean's denominator when a loss
         defines it (torch's class-weighted mean: d_i = weight[target_i], 0 where ignored), so
         weight_total = Σ w·d; ``divisor`` (one of MEAN_DIVISORS) says how the weights enter it.
+        ``roots``: for losses that are squares (ℓ_i = roots_i²), Σ w·ℓ is taken from the roots,
+        exact where the squares over- or underflow.
         """
         factors = divisor_factors(weights, divisor)
         if denominators is None:
             total = ScaledSum(float(per_sample.size)) if factors is None else ScaledSum.of(factors)
         else:
             total = ScaledSum.of(denominators, factors)
-        return cls(ScaledSum.of(per_sample, weights), total, int(per_sample.size))
+        weighted = ScaledSum.of(per_sample, weights) if roots is None else ScaledSum.of_squares(roots, weights)
+        return cls(weighted, total, int(per_sample.size))
 
     @property
     def weighted_sum(self) -> float:
@@ -140,6 +179,14 @@ class Aggregate:
     def weight_total(self) -> float:
         return self.scaled_total.value
 
+    def rescaled(self, exponent: int, divisor: str = "weights") -> Aggregate:
+        """The aggregate of weights·2^exponent (exact): Σw·ℓ scales, and Σw·d when the mean
+        divides by the weights."""
+        if exponent == 0:
+            return self
+        total = self.scaled_total.shifted(exponent) if divisor == "weights" else self.scaled_total
+        return Aggregate(self.scaled_sum.shifted(exponent), total, self.count)
+
     def merge(self, other: Aggregate) -> Aggregate:
         return Aggregate(self.scaled_sum + other.scaled_sum, self.scaled_total + other.scaled_total,
                          self.count + other.count)
@@ -148,12 +195,41 @@ class Aggregate:
         """The reduced loss: ``mean`` = Σ w·l / Σ w, ``sum`` = Σ w·l."""
         if reduction == "sum":
             return self.weighted_sum
-        if reduction == "mean":
-            if self.scaled_total.mantissa <= 0:
-                raise InputError("cannot take a mean: the sample weights sum to zero"
-                                 if self.count else "cannot take a mean of zero samples")
-            return self.scaled_sum / self.scaled_total
-        raise ValueError(f"reduction {reduction!r} has no single value")
+        self._check_mean(reduction)
+        return self.scaled_sum / self.scaled_total
+
+    def scaled_value(self, reduction: str) -> ScaledSum:
+        """The reduced loss as a :class:`ScaledSum` (for a transform that takes one: rmse's root
+        of a mean square beyond the doubles)."""
+        if reduction == "sum":
+            return self.scaled_sum
+        self._check_mean(reduction)
+        return self.scaled_sum.over(self.scaled_total)
+
+    def _check_mean(self, reduction: str) -> None:
+        if reduction != "mean":
+            raise ValueError(f"reduction {reduction!r} has no single value")
+        if self.scaled_total.mantissa <= 0:
+            raise InputError("cannot take a mean: the sample weights sum to zero"
+                             if self.count else "cannot take a mean of zero samples")
+
+
+# Weights in [2^-256, 2^256] are used as given; beyond, they are scaled by a power of two
+# (exactly) so that w·∂ℓ neither overflows nor underflows (see :func:`weight_exponent`).
+WEIGHT_RANGE = 2.0**256
+
+
+def weight_exponent(weights: np.ndarray | None) -> int:
+    """E such that weights·2^-E have their largest value in [1, 2): 0 for ordinary weights
+    (results bit for bit as without scaling); weights of 1e308 give w·2^-E ≈ 1, so w·∂ℓ stays
+    finite, and 2^E itself is a double."""
+    if weights is None:
+        return 0
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(np.abs(weights), initial=0.0))
+    if not math.isfinite(top) or top == 0.0 or 1.0 / WEIGHT_RANGE <= top <= WEIGHT_RANGE:
+        return 0
+    return math.frexp(top)[1] - 1
 
 
 def divisor_factors(weights: np.ndarray | None, divisor: str = "weights") -> np.ndarray | None:

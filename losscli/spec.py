@@ -153,11 +153,23 @@ def _is_number(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Transform:
-    """A smooth function applied after reduction (perplexity = exp of the mean NLL)."""
+    """A smooth function T applied after reduction (perplexity = exp of the mean NLL).
+
+    With reduction "none" each sample reports T(ℓ_i) and derivative(ℓ_i)·∂ℓ_i. Where ℓ_i or that
+    product is not representable but the answer is (rmse's √((ŷ - y)²) = |ŷ - y| at 1e160, e^ℓ·∂ℓ
+    where e^ℓ overflows and ∂ℓ underflows), a transform gives them instead:
+    per_sample_value(*inputs, **params) -> T(ℓ_i), and chain(ℓ, gradients, *inputs, **params) ->
+    T'(ℓ_i)·∂ℓ_i from the loss's own per-sample gradients (so a wrong gradient stays visible).
+    of_scaled(mean) -> (T(mean), T'(mean)) takes the reduced value as a
+    :class:`~losscli.reduction.ScaledSum`, for a mean beyond the doubles (rmse's mean square of 1e320).
+    """
 
     name: str
     function: Callable[[Any], Any]
     derivative: Callable[[Any], Any]
+    per_sample_value: Callable[..., np.ndarray] | None = None
+    chain: Callable[..., Arrays] | None = None
+    of_scaled: Callable[[Any], tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,12 @@ class LossSpec:
     mean_divisor says how sample weights enter that denominator (reduction.MEAN_DIVISORS):
     "weights" (Σ w·d, the weighted mean), "count" (Σ d: weights scale the numerator only, as in
     Keras losses) or "nonzero_weights"; a framework convention may change it.
+    accurate_range, where the loss has a limit, says in one line where float64 stops carrying
+    its value or gradient to the last digit (tests/test_accuracy.py holds it to that elsewhere).
+    irls: a loss of the residual ŷ - y alone with g(r)/r >= 0 non-increasing in |r|, the condition
+    under which iteratively reweighted least squares minimises it (losscli.fit).
+    root(*inputs, **params), for a loss whose per-sample values are squares, returns √ℓ_i
+    (rmse: |ŷ - y|): sums of ℓ are then taken from the roots, exact where ℓ over- or underflows.
     """
 
     name: str
@@ -197,6 +215,9 @@ class LossSpec:
     torch_equivalent: str | None = None
     mean_divisor: str = "weights"
     example_files: tuple[str, ...] = ()
+    accurate_range: str = ""
+    irls: bool = False
+    root: Callable[..., np.ndarray] | None = None
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ and `compare`, local or on Dask, all run this one reducer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from .errors import InputError
 from .groups import GroupValue, group_aggregates, group_values, merge_groups
 from .influence import Influence, InfluencePartial, InfluenceRequest, row_contributions, row_gradient_squares
 from .inputs import Batch
-from .reduction import Aggregate
+from .reduction import Aggregate, weight_exponent
 from .spec import LossSpec
 from .summary import DEFAULT_TOP_ROWS, GradientStats
 
@@ -83,9 +83,25 @@ class StreamPartial:
     rows_omitted: int = 0
     groups: dict[str, Aggregate] | None = None
     influence: InfluencePartial | None = None
+    weight_exponent: int = 0
+
+    def aligned(self, exponent: int) -> StreamPartial:
+        """The same partial with its weight-linear statistics (gradients w·∂ℓ, influence) in units
+        of weights·2^-exponent rather than 2^-weight_exponent (exactly: powers of two)."""
+        shift = self.weight_exponent - exponent
+        if shift == 0:
+            return self
+        factor = float(np.ldexp(1.0, shift))
+        stats = None if self.stats is None else {name: item.scaled(factor) for name, item in self.stats.items()}
+        influence = None if self.influence is None else self.influence.scaled(factor)
+        return replace(self, stats=stats, influence=influence, weight_exponent=exponent)
 
     def merge(self, other: StreamPartial) -> StreamPartial:
         """The partial of these rows followed by other's (other's row numbers shift by self.rows)."""
+        if self.weight_exponent != other.weight_exponent and self.stats is not None and other.stats is not None:
+            exponent = max(self.weight_exponent, other.weight_exponent)
+            return self.aligned(exponent).merge(other.aligned(exponent))
+        exponent = other.weight_exponent if self.stats is None else self.weight_exponent  # nothing seen: theirs
         stats = self.stats
         if other.stats is not None:
             shifted = {name: item.shifted(self.rows) for name, item in other.stats.items()}
@@ -97,7 +113,8 @@ class StreamPartial:
         if self.influence is not None and other.influence is not None:
             influence = self.influence.merge(other.influence)
         return StreamPartial(self.aggregate.merge(other.aggregate), stats, self.total_loss + other.total_loss,
-                             self.rows + other.rows, self.rows_omitted + other.rows_omitted, groups, influence)
+                             self.rows + other.rows, self.rows_omitted + other.rows_omitted, groups, influence,
+                             exponent)
 
 
 class StreamReducer:
@@ -116,9 +133,18 @@ class StreamReducer:
         self.gradient_input = spec.differentiable_inputs[0]
         self.gradient_inputs = tuple(gradient_inputs or (self.gradient_input,))
         self.partial = StreamPartial()
+        self.weight_exponent: int | None = None  # chosen from the first batch's weights
 
     def add(self, batch: Batch) -> BatchOutput:
-        evaluation = evaluate(self.spec, batch.arrays, self.params, batch.weights, self.nan_policy)
+        """Reduce one batch. Extreme weights (1e308) are used as weights·2^-E, E fixed by the first
+        batch (see :func:`~losscli.reduction.weight_exponent`): every aggregate is kept in true
+        units, and the gradient statistics, the influence and the batch's gradient output in these
+        units, which :meth:`result`'s gradient_factor undoes."""
+        if self.weight_exponent is None:
+            self.weight_exponent = weight_exponent(batch.weights)
+        exponent, divisor = self.weight_exponent, self.spec.mean_divisor
+        weights = batch.weights if batch.weights is None or not exponent else np.ldexp(batch.weights, -exponent)
+        evaluation = evaluate(self.spec, batch.arrays, self.params, weights, self.nan_policy)
         kept = evaluation.kept_rows
         row_ids = None if kept is None else np.flatnonzero(kept)
         gradients = evaluation.batch_gradients(self.spec, self.reduction)
@@ -130,8 +156,8 @@ class StreamReducer:
         groups = None
         if batch.labels is not None:
             labels = batch.labels if kept is None else np.asarray(batch.labels, dtype=object)[kept]
-            groups = group_aggregates(evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels,
-                                      self.spec.mean_divisor)
+            groups = {label: aggregate.rescaled(exponent, divisor) for label, aggregate in group_aggregates(
+                evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels, divisor).items()}
         spread = None
         if self.influence is not None:
             spread = InfluencePartial.of(row_contributions(evaluation.per_sample, evaluation.sample_weights),
@@ -139,12 +165,9 @@ class StreamReducer:
                                          row_ids=row_ids, rows=batch.rows,
                                          floor=self.partial.influence)
         omitted = 0 if kept is None else int(np.count_nonzero(~kept))
-        self.merge(StreamPartial(evaluation.aggregate, stats, float(np.sum(per_row_loss)), batch.rows, omitted,
-                                 groups, spread))
-        per_sample = evaluation.per_sample
-        if self.reduction == "none" and self.spec.transform is not None:
-            with np.errstate(over="ignore"):
-                per_sample = self.spec.transform.function(per_sample)
+        self.merge(StreamPartial(evaluation.aggregate.rescaled(exponent, divisor), stats, float(np.sum(per_row_loss)),
+                                 batch.rows, omitted, groups, spread, exponent))
+        per_sample = evaluation.per_sample_values(self.spec) if self.reduction == "none" else evaluation.per_sample
         return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradients[self.gradient_input], kept))
 
     def merge(self, partial: StreamPartial) -> None:
@@ -161,11 +184,11 @@ class StreamReducer:
             value, factor = None, 1.0
         else:
             value = reduced_value(self.spec, partial.aggregate, self.reduction)
-            factor = gradient_factor(self.spec, partial.aggregate, self.reduction)
+            factor = gradient_factor(self.spec, partial.aggregate, self.reduction, partial.weight_exponent)
         groups = None if partial.groups is None else group_values(self.spec, self.reduction, partial.groups)
         spread = None
         if self.influence is not None:
-            spread = partial.influence.finish(self.influence.top, self.influence.shown)
+            spread = partial.influence.finish(self.influence.top, self.influence.shown, partial.weight_exponent)
         return StreamResult(self.spec, self.params, self.reduction, value, partial.aggregate, self.gradient_input,
                             {name: item.scaled(factor) for name, item in partial.stats.items()}, factor,
                             partial.total_loss, partial.rows, partial.rows_omitted, groups, spread)

@@ -145,6 +145,27 @@ def test_describe_parameters_defaults_and_ranges(loss, params):
             assert described[name][1] == expected_range, name
 
 
+@pytest.mark.parametrize("spec", LOSSES, ids=spec_id)
+def test_describe_states_the_accurate_range_in_every_format(spec, monkeypatch):
+    # JSON: the spec's line or null; the other formats: an "accurate range" row exactly when there is one
+    monkeypatch.setattr(common.stdout.real, "_width", 400)  # the table cell on one line
+    data = json.loads(run("describe", spec.name, "--format", "json").stdout)
+    assert data["accurate_range"] == (spec.accurate_range or None)
+    for fmt in ("table", "markdown", "csv"):
+        output = run("describe", spec.name, "--format", fmt).stdout
+        assert ("accurate range" in output) == bool(spec.accurate_range), fmt
+        if spec.accurate_range:  # markdown escapes the pipes of |ŷ - y|, CSV doubles the quotes
+            expected = spec.accurate_range.replace("|", "\\|") if fmt == "markdown" else spec.accurate_range
+            assert expected in output.replace('""', '"'), fmt
+
+
+def test_describe_accurate_range_by_hand():
+    data = json.loads(run("describe", "perplexity", "--format", "json").stdout)
+    assert data["accurate_range"] == ("inf once the mean NLL exceeds 709.78 (a perplexity above 1.8e308), as is "
+                                      "the truth")
+    assert json.loads(run("describe", "huber", "--format", "json").stdout)["accurate_range"] is None
+
+
 def test_describe_resolves_aliases():
     data = json.loads(run("describe", "l2", "--format", "json").stdout)
     assert data["name"] == "mse" and data["aliases"] == ["l2", "mean_squared_error"]

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from loss_cases import case_of, has_input, specs_with
 
 import losscli
 from losscli import compute, get_loss
+from losscli.checking import gradcheck
+from losscli.spec import Domain
 
 STEP = 1e-6
 # Central differences in float64 with h = 1e-6: truncation ~h²·f''' and rounding ~1e-16·|L|/h,
@@ -20,29 +23,16 @@ ATOL, RTOL = 1e-7, 1e-5
 SEEDS = (0, 1)
 ROWS = 5
 
-# Non-default parameters, chosen to move the kinks (delta, margin), change the curvature
-# (gamma < 1 and > 2, temperature) and take the other code paths (smoothing, positive_idx).
-PARAM_VARIANTS = {
-    "huber": [{"delta": 0.5}, {"delta": 2.5}],
-    "focal": [{"gamma": 0.5}, {"gamma": 3.0}, {"gamma": 0.0, "alpha": 0.7}],
-    "softmax_cross_entropy": [{"smoothing": 0.2}],
-    "label_smoothing": [{"smoothing": 0.3}],
-    "contrastive": [{"margin": 2.0}],
-    "triplet": [{"margin": 1.0}],
-    "infonce": [{"positive_idx": 2, "temperature": 0.5}, {"temperature": 1.0}],
-    "bce": [{"eps": 1e-7}],
-}
-
-
 def _case_id(spec, overrides):
     settings = [f"{key}={value}" for key, value in overrides.items()] or ["defaults"]
     return "-".join([spec.name, *settings])
 
 
 def _cases(reductions):
-    """(spec, params, reduction) for every loss, parameter variant and reduction the loss supports."""
+    """(spec, params, reduction) for every loss, the parameter variants of its record (chosen to move the
+    kinks, change the curvature and take the other code paths) and every reduction the loss supports."""
     return [pytest.param(spec, overrides, reduction, id=f"{_case_id(spec, overrides)}-{reduction}")
-            for spec in losscli.LOSSES for overrides in [{}, *PARAM_VARIANTS.get(spec.name, [])]
+            for spec in losscli.LOSSES for overrides in [{}, *case_of(spec).variants]
             for reduction in reductions if reduction in spec.reductions]
 
 
@@ -112,20 +102,16 @@ def test_weighted_gradient_matches_finite_differences(spec, overrides, reduction
         assert np.all(grad[1] == 0.0), f"{spec.name}: zero-weight sample has a non-zero gradient for {name}"
 
 
-@pytest.mark.parametrize("name", ["lm_nll", "perplexity"])
-def test_token_weights_gradient(name):
+@pytest.mark.parametrize("spec", specs_with(has_input(Domain.TOKEN_IDS)))
+def test_token_weights_gradient(spec):
     # weights [B, T]: one per token
-    spec = get_loss(name)
     inputs, params = _sample(spec, 9, {}, rows=3)
     weights = np.random.default_rng(10).uniform(0.2, 2.0, inputs["targets"].shape)
     check_all_inputs(spec, inputs, params, "mean", weights)
 
 
-ELEMENTWISE = [spec for spec in losscli.LOSSES if all(inp.shapes == (("...",),) for inp in spec.inputs)]
-
-
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", specs_with(lambda spec: all(item.shapes == (("...",),) for item in spec.inputs)))
 def test_gradient_two_dimensional_elementwise(spec, reduction):
     # [N, D] inputs (multi-output regression, multi-label classification): the mean runs over all elements
     if reduction not in spec.reductions:
@@ -135,28 +121,45 @@ def test_gradient_two_dimensional_elementwise(spec, reduction):
     check_all_inputs(spec, inputs, params, reduction)
 
 
-CLASS_LOSSES = [spec for spec in losscli.LOSSES if spec.name in ("cross_entropy", "softmax_cross_entropy",
-                                                                   "label_smoothing")]
+def takes_probability_rows(spec):
+    return any(("N", "C") in item.shapes for item in spec.inputs if item.domain is Domain.CLASS_TARGET)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "class weights"])
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("spec", CLASS_LOSSES, ids=lambda spec: spec.name)
-def test_gradient_probability_targets(spec, reduction):
-    # targets as rows of class probabilities instead of ids
-    inputs, params = _sample(spec, 12, {})
+@pytest.mark.parametrize("spec", specs_with(takes_probability_rows))
+def test_gradient_probability_targets(spec, reduction, weighted):
+    # targets as rows of class probabilities instead of ids, with and without torch's class weights
+    inputs, params = _sample(spec, 12, {"weight": (0.5, 1.0, 2.0, 3.0, 0.25)} if weighted else {})
     scores_name, target_name = spec.input_names
     scores = inputs[scores_name]
     inputs[target_name] = np.random.default_rng(13).dirichlet(np.ones(scores.shape[1]), scores.shape[0])
     check_all_inputs(spec, inputs, params, reduction)
 
 
-@pytest.mark.parametrize("name", ["bce", "bce_logits", "focal", "contrastive"])
-def test_gradient_soft_labels(name):
-    spec = get_loss(name)
+@pytest.mark.parametrize("spec", specs_with(has_input(Domain.LABEL)))
+def test_gradient_soft_labels(spec):
     inputs, params = _sample(spec, 14, {})
     label_name = spec.input_names[-1]
     inputs[label_name] = np.random.default_rng(15).uniform(0.0, 1.0, inputs[label_name].shape)
     check_all_inputs(spec, inputs, params, "mean")
+
+
+@pytest.mark.parametrize("spec", specs_with(has_input(Domain.SIGNED_LABEL)))
+def test_gradient_zero_one_labels(spec):
+    # 0 is read as -1
+    inputs, params = _sample(spec, 22, {}, rows=8)
+    label_name = spec.input_names[-1]
+    inputs[label_name] = (inputs[label_name] > 0).astype(float)
+    check_all_inputs(spec, inputs, params, "mean")
+
+
+@pytest.mark.parametrize(("spec", "overrides"), [pytest.param(spec, overrides, id=_case_id(spec, overrides))
+                                                 for spec in losscli.LOSSES for overrides in case_of(spec).variants])
+def test_gradcheck_passes_under_every_variant(spec, overrides):
+    result = gradcheck(spec, params=overrides)
+    assert result.passed, result
+    assert all(check.kinks == 0 for check in result.inputs), f"{spec.name} {overrides}: the sampler hits a kink"
 
 
 def test_checker_catches_a_wrong_gradient():

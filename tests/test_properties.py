@@ -5,31 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from loss_cases import case_of, specs_with
 
 import losscli
-from losscli import compute
+from losscli import InputError, compute
 from losscli.spec import Domain, Task
 
 SPEC_IDS = [spec.name for spec in losscli.LOSSES]
 PROPERTY_SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Real-valued inputs are drawn from [-REAL_BOUND, REAL_BOUND]. A loss with a transform (perplexity =
-# exp of the mean NLL) is only finite while the NLL stays below ~709, so its scores stay smaller.
-REAL_BOUND = 1e3
-TRANSFORMED_REAL_BOUND = 50.0
-# poisson_nll's pred is a log-rate: exp is finite up to ~709.8, beyond it the loss is honestly inf.
-LOSS_REAL_BOUNDS = {"poisson_nll": 700.0}
-# Half-line domains: (low, high). Positive values stop at 1e-6 (tweedie's gradient 2(ŷ - y)/ŷ² overflows at 1e-300).
-HALF_LINES = {Domain.NONNEGATIVE: (0.0, REAL_BOUND), Domain.POSITIVE: (1e-6, REAL_BOUND),
-              Domain.ABOVE_MINUS_ONE: (-1.0 + 1e-12, REAL_BOUND)}
-# Losses whose per-sample values may be negative: negative log-likelihoods without their constants.
-MAY_BE_NEGATIVE = {"poisson_nll", "gaussian_nll"}
-# Regression losses that are not 0 at ŷ = y (likelihoods), and those not symmetric in ŷ - y.
-NOT_ZERO_AT_TARGET = {"poisson_nll", "gaussian_nll"}
-ASYMMETRIC = {"msle", "mape", "quantile", "poisson_nll", "gaussian_nll", "tweedie"}
+# Real-valued inputs are drawn from [-b, b], b the record's real_bound (1e3, smaller where the honest answer
+# beyond is inf: log-rates past 709.8, a perplexity's NLL past 709). Half-line domains: (low, high); positive
+# values stop at 1e-6 (tweedie's gradient 2(ŷ - y)/ŷ² overflows at 1e-300).
+HALF_LINES = {Domain.NONNEGATIVE: (0.0, 1e3), Domain.POSITIVE: (1e-6, 1e3), Domain.ABOVE_MINUS_ONE: (-1.0 + 1e-12, 1e3)}
 
 # Parameter values drawn for the properties; parameters not listed keep their default.
 PARAM_STRATEGIES = {
@@ -92,21 +83,21 @@ def _within(param, value):
 
 
 @st.composite
-def loss_case(draw, spec):
-    """(inputs, params) for ``spec``: shapes from its patterns, values from its domains."""
+def loss_case(draw, spec, variants=False):
+    """(inputs, params) for ``spec``: shapes from its patterns, values from its domains; with ``variants``
+    the scalar options start from one of its record's variants (log_input, full, eps, ...)."""
     rows = draw(st.integers(1, 4))
     dims = {"N": (rows,), "C": (draw(st.integers(2, 5)),), "D": (draw(st.integers(1, 4)),),
             "K": (draw(st.integers(2, 5)),), "V": (draw(st.integers(2, 6)),)}
     dims["..."] = draw(st.sampled_from([(rows,), (rows, draw(st.integers(1, 3)))]))
     num_classes = dims["C"][0] if any("C" in p for inp in spec.inputs for p in inp.shapes) else dims["V"][0]
-    real_bound = (TRANSFORMED_REAL_BOUND if spec.transform is not None
-                  else LOSS_REAL_BOUNDS.get(spec.name, REAL_BOUND))
+    real_bound = case_of(spec).real_bound
     inputs = {}
     for input_spec in spec.inputs:
         pattern = draw(st.sampled_from(input_spec.shapes))
         shape = tuple(size for symbol in pattern for size in dims[symbol])
         inputs[input_spec.name] = _values(draw, input_spec.domain, shape, num_classes, real_bound)
-    params = {}
+    params = dict(draw(st.sampled_from([{}, *case_of(spec).variants]))) if variants else {}
     for param in spec.params:
         if param.name in PARAM_STRATEGIES:
             params[param.name] = draw(PARAM_STRATEGIES[param.name].map(lambda value, p=param: _within(p, value)))
@@ -137,13 +128,11 @@ def test_finite_values_and_gradients(spec):
     _run_property(spec, check)
 
 
-@pytest.mark.parametrize("spec", [s for s in losscli.LOSSES if s.name not in MAY_BE_NEGATIVE], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", specs_with(lambda spec: case_of(spec).min_value > -np.inf))
 def test_per_sample_losses_are_non_negative(spec):
     def check(inputs, params):
         result = compute(spec, inputs, params=params, reduction="none", gradient=False)
-        # KL(p || q) >= 0 holds for q summing to 1; log-probabilities that sum to 1 + 1e-16 after
-        # rounding can give a KL of -1e-200 (as in torch): allow rounding-sized negatives there.
-        floor = -1e-12 if spec.name == "kl_div" else 0.0
+        floor = case_of(spec).min_value  # 0, or a rounding-sized negative (kl_div: see its record)
         assert np.all(result.per_sample >= floor), f"{spec.name} {params}: negative loss {result.per_sample.min()}"
         reduced = compute(spec, inputs, params=params, gradient=False).value
         assert reduced >= (spec.transform.function(0.0) if spec.transform is not None else floor)
@@ -151,10 +140,7 @@ def test_per_sample_losses_are_non_negative(spec):
     _run_property(spec, check)
 
 
-REGRESSION = [spec for spec in losscli.LOSSES if spec.task is Task.REGRESSION]
-
-
-@pytest.mark.parametrize("spec", [s for s in REGRESSION if s.name not in NOT_ZERO_AT_TARGET], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", specs_with(lambda spec: spec.task is Task.REGRESSION and case_of(spec).zero_at_target))
 def test_zero_loss_at_a_perfect_prediction(spec):
     def check(inputs, params):
         values = inputs["pred"]  # pred's domain lies inside target's for every regression loss
@@ -166,7 +152,7 @@ def test_zero_loss_at_a_perfect_prediction(spec):
     _run_property(spec, check)
 
 
-@pytest.mark.parametrize("spec", [s for s in REGRESSION if s.name not in ASYMMETRIC], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", specs_with(lambda spec: spec.task is Task.REGRESSION and case_of(spec).symmetric))
 def test_regression_loss_is_symmetric_in_the_residual(spec):
     # each regression loss depends on |ŷ - y| only: swapping pred and target changes nothing
     def check(inputs, params):
@@ -177,11 +163,7 @@ def test_regression_loss_is_symmetric_in_the_residual(spec):
     _run_property(spec, check)
 
 
-SHIFT_INVARIANT = [spec for spec in losscli.LOSSES
-                   if spec.name in ("softmax_cross_entropy", "label_smoothing", "lm_nll", "perplexity")]
-
-
-@pytest.mark.parametrize("spec", SHIFT_INVARIANT, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", specs_with(lambda spec: case_of(spec).shift_invariant))
 def test_softmax_losses_ignore_a_constant_shift_of_the_logits(spec):
     @PROPERTY_SETTINGS
     @given(case=loss_case(spec), shift=_floats(-1e3, 1e3))
@@ -209,5 +191,26 @@ def test_equal_weights_change_nothing(spec):
         assert weighted.value == pytest.approx(plain.value, rel=1e-12, abs=1e-300)
         for name, grad in plain.gradients.items():
             np.testing.assert_allclose(weighted.gradients[name], grad, rtol=1e-12, atol=1e-300)
+
+    run()
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("spec", specs_with(lambda spec: spec.task is Task.REGRESSION and case_of(spec).variants))
+def test_finite_values_and_gradients_under_every_variant(spec):
+    # a regression loss's variants change scalar options only (log_input, full, eps, the power); inputs that
+    # an option puts outside the domain (negative rates without log_input, a 0 target at power 2) are rejected
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(case=loss_case(spec, variants=True))
+    def run(case):
+        inputs, params = case
+        for reduction in spec.reductions:
+            try:
+                result = compute(spec, inputs, params=params, reduction=reduction)
+            except InputError:
+                reject()
+            assert np.all(np.isfinite(result.value)), f"{spec.name} {params} {reduction}: value {result.value}"
+            for name, grad in result.gradients.items():
+                assert np.all(np.isfinite(grad)), f"{spec.name} {params} {reduction}: gradient for {name}"
 
     run()

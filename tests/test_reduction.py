@@ -328,6 +328,47 @@ def test_compute_with_huge_weights_prints_the_true_mean(tmp_path):
     data = json.loads(result.stdout)
     # squared errors 0, 0, 1; Σw = 3e308 is beyond a double
     assert (data["value"], data["weight_total"], data["weight_total_nonfinite"]) == (1 / 3, None, "inf")
+    # equal weights: the gradient of the mean is the unweighted one, 2(ŷ - y)/3 = (0, 0, -2/3)
+    assert data["gradient"]["l2_norm"] == pytest.approx(2 / 3, rel=1e-15)
+    assert data["gradient"]["max_abs_row"] == 3
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("scale", [5e307, 1e-320, 1e290])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_extreme_weights_give_the_gradient_of_moderate_ones_rescaled(scale, reduction):
+    """Weights w·s against weights w: the mean and its gradient are the same, the sum and its
+    gradient s times larger (inf where that is beyond the doubles, as is the truth), no warning."""
+    pred, target, weights = np.array([1.0, 2.0, 4.0]), np.array([0.0, 0.5, 1.0]), np.array([1.0, 3.0, 0.5])
+    moderate = compute("mse", pred, target, weights=weights, reduction=reduction)
+    extreme = compute("mse", pred, target, weights=weights * scale, reduction=reduction)
+    factor = 1.0 if reduction == "mean" else scale
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(extreme.value, moderate.value * factor, rtol=1e-14)
+        np.testing.assert_allclose(extreme.gradients["pred"], moderate.gradients["pred"] * factor, rtol=1e-14)
+
+
+@pytest.mark.filterwarnings("error")
+def test_partials_reduced_with_different_weight_scales_merge_to_the_whole():
+    """Shards whose weights differ by 1e300 pick different scales (Dask reduces them apart);
+    their merge equals one reducer over both, and the gradient statistics are those of the whole."""
+    from losscli.inputs import Batch
+    from losscli.stream import StreamReducer
+
+    spec = get_loss("mse")
+    arrays = {"pred": np.array([1.0, 2.0, 4.0, -1.0]), "target": np.zeros(4)}
+    weights = np.array([1e300, 2e300, 1.0, 3.0])
+    first, second = (StreamReducer(spec, {}, "mean", gradient_inputs=("pred",)) for _ in range(2))
+    first.add(Batch({name: array[:2] for name, array in arrays.items()}, weights[:2]))
+    second.add(Batch({name: array[2:] for name, array in arrays.items()}, weights[2:]))
+    merged = StreamReducer(spec, {}, "mean")
+    merged.merge(first.partial)
+    merged.merge(second.partial)
+    result = merged.result()
+    whole = compute("mse", arrays, weights=weights)
+    assert result.value == pytest.approx(whole.value, rel=1e-15)
+    np.testing.assert_allclose(result.gradient.max_abs, np.max(np.abs(whole.gradients["pred"])), rtol=1e-15)
+    assert result.gradient.max_row == int(np.argmax(np.abs(whole.gradients["pred"])))
 
 
 @pytest.mark.filterwarnings("error")

@@ -12,8 +12,6 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from losscli import get_loss
-
 RTOL = 1e-10
 ROWS = 24
 COLUMNS = ("value", "gradient", "gradient elementwise")
@@ -80,20 +78,3 @@ def leaf(array):
 
 def const(array, dtype=torch.float64):
     return torch.tensor(np.asarray(array), dtype=dtype)
-
-
-def sample(name, seed, params=None, rows=ROWS):
-    spec = get_loss(name)
-    return spec.sample(np.random.default_rng(seed), rows, spec.resolve_params(params))
-
-
-def torchvision_sigmoid_focal_loss(logits, targets, alpha, gamma):
-    """torchvision.ops.sigmoid_focal_loss's published formula (reduction "none") in torch ops."""
-    p = torch.sigmoid(logits)
-    ce_loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    return loss

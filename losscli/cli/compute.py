@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from enum import Enum
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from ..compare import resolve_losses, route_params
 from ..conventions import apply_convention
 from ..engine import check_reduction
 from ..errors import LossCliError
-from ..gates import CHANGES, Limit, check_names, check_run, read_baseline
+from ..gates import CHANGES, Limit, check_names, verdict
 from ..inputs import InputPlan
 from ..outputs import OutputSet
 from ..render.common import snake_case
@@ -159,7 +158,7 @@ def compute(
             results, per_sample_values, row_ids = _reduce_locally(reducers, plan, outputs, per_sample, gradient,
                                                                   quiet)
         sources = {source.name: source.path for source in plan.sources}
-        reports = [report(result, sources, _gate(result, limits, baseline, allow_nonfinite), values, label,
+        reports = [report(result, sources, verdict(result, limits, baseline, allow_nonfinite), values, label,
                           _id_blocks(row_ids)) for result, values in zip(results, per_sample_values, strict=True)]
         explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header,
                                      target_format, data) for spec, data in zip(specs, reports, strict=True)]
@@ -223,23 +222,6 @@ def _outputs(plan, per_sample, gradient, log, param) -> OutputSet:
     directory members, the file behind stdin, -p data files), committed together or not at all."""
     return OutputSet({"--per-sample": per_sample, "--gradient": gradient, "--log": log},
                      reads=[*plan.files(), *plan.read_paths(), *parameter_files(param)])
-
-
-def _gate(result, limits, baseline_path, allow_nonfinite) -> dict | None:
-    """The verdict of every gate on one loss (None when nothing was checked)."""
-    failed = []
-    if result.value is not None and not math.isfinite(result.value) and not allow_nonfinite:
-        failed.append(f"{result.spec.name} = {result.value} is not finite (--allow-nonfinite accepts it)")
-    mine = [limit for limit in limits if limit.applies_to(result.spec.name)]
-    if not mine and not failed:
-        return None
-    groups = None if result.groups is None else {group.label: group.value for group in result.groups}
-    baseline = None
-    if baseline_path is not None and any(limit.kind in CHANGES for limit in mine):
-        baseline = read_baseline(baseline_path, result.spec.name, result.params)
-    checks = check_run(mine, result.spec.name, result.value, groups, baseline)
-    failed += [check.line() for check in checks if not check.passed]
-    return {"passed": not failed, "failed": failed, "checks": [check.as_dict() for check in checks]}
 
 
 def _reduce_locally(reducers, plan, outputs, per_sample, gradient, quiet):

@@ -86,6 +86,8 @@ def derive(spec: LossSpec, convention: Convention) -> LossSpec:
     changes["params"] = tuple(replace(param, default=convention.defaults[param.name])
                               if param.name in convention.defaults else param for param in params)
     notes = " ".join(part for part in (spec.notes, f"[{convention.framework}] {convention.notes}") if part.strip())
+    if "forward" in changes or "transform" in changes:
+        changes["root"] = None  # the registered loss's √ℓ_i is not the square root of another forward
     return replace(spec, mean_divisor=convention.mean_divisor, notes=notes, **changes)
 
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ._numerics import is_class_ids, log_softmax, softmax
-from .classification import EPS_PARAM, given
+from ._numerics import is_class_ids, log_softmax, softmax, softmax_times_total_minus
+from .classification import CLIPPED_RANGE, EPS_PARAM, given
 
 CLASS_TARGETS = InputSpec("target", (("N",), ("N", "C")), Domain.CLASS_TARGET, False,
                           "class ids [N] or one-hot / probability rows [N, C]")
@@ -109,7 +109,7 @@ def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, *, smoothing: 
 def softmax_cross_entropy_gradient(logits, target, *, smoothing, weight=None, ignore_index=-100):
     """softmax(z)·Σ_c a_c - a  (= softmax(z) - y' without weights; 0 for an ignored row)."""
     rows = target_rows(logits, target, smoothing=smoothing, weight=weight, ignore_index=ignore_index)
-    return {"logits": softmax(logits) * np.sum(rows, axis=-1, keepdims=True) - rows}
+    return {"logits": softmax_times_total_minus(logits, rows)}
 
 
 def kl_div(log_pred: np.ndarray, target: np.ndarray, *, log_target: bool) -> np.ndarray:
@@ -168,7 +168,7 @@ CROSS_ENTROPY = LossSpec(
     when_to_use="Single-label multi-class classification when the model outputs probabilities.",
     output_activation="softmax", logits_alternative="softmax_cross_entropy",
     torch_equivalent="torch.nn.functional.nll_loss(log(p), weight=w, ignore_index=i)",
-    notes=OPTIONS_NOTE,
+    notes=OPTIONS_NOTE, accurate_range=CLIPPED_RANGE,
 )
 
 SOFTMAX_CROSS_ENTROPY = LossSpec(
@@ -220,6 +220,8 @@ KL_DIV = LossSpec(
     torch_equivalent="torch.nn.functional.kl_div(log_q, y, reduction='batchmean', log_target=...)",
     notes="The per-sample loss is one row's KL divergence, so the mean is torch's reduction 'batchmean' (the true "
           "KL per sample); torch's default 'mean' divides by N·C instead. The input is log q, not q.",
+    accurate_range="where q equals y to float precision, KL (~1e-17) keeps only absolute accuracy: it is the "
+                   "rounding of log q itself",
 )
 
 SPECS = (CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY, LABEL_SMOOTHING, KL_DIV)

@@ -11,10 +11,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ._numerics import sigmoid, softplus
+from ._numerics import binary_cross_entropy_logits, sigmoid
 
 EPS_PARAM = ParamSpec("eps", 1e-15, "probabilities are clipped to [eps, 1 - eps] before the log",
                       low=0.0, high=0.5, high_inclusive=False)
+CLIPPED_RANGE = ("full precision for p in [eps, 1 - eps]; outside it, the value and gradient at the clip (the "
+                 "documented convention)")
 BINARY_LABELS = InputSpec("target", (("...",),), Domain.LABEL, False,
                           "labels in [0, 1], same shape as pred (0/1, or soft labels)")
 
@@ -25,14 +27,22 @@ def bce(pred: np.ndarray, target: np.ndarray, *, eps: float) -> np.ndarray:
     -[y·log p + (1-y)·log(1-p)] with p = clip(ŷ, eps, 1-eps). pred, target: [N] or [N, D].
     """
     prob = np.clip(pred, eps, 1.0 - eps)
-    return -(target * np.log(prob) + (1.0 - target) * np.log1p(-prob))
+    # a term whose label weight is 0 is 0 (0·log 0 = 0): with eps = 0, p = 1 and y = 1 cost 0, not NaN
+    with np.errstate(divide="ignore"):
+        positive, negative = np.log(prob), np.log1p(-prob)
+    return -(np.where(target == 0, 0.0, target * positive) + np.where(target == 1, 0.0, (1.0 - target) * negative))
 
 
 def bce_gradient(pred, target, *, eps):
     """(p - y) / (p(1 - p)), evaluated at the clipped p, so a confidently wrong prediction
-    keeps a large gradient (as the seed and torch do) instead of a silent zero."""
+    keeps a large gradient (as the seed and torch do) instead of a silent zero. With eps = 0
+    and p = 0 or 1 it is the limit -y/p + (1-y)/(1-p), each term 0 where its label weight is."""
     prob = np.clip(pred, eps, 1.0 - eps)
-    return {"pred": (prob - target) / (prob * (1.0 - prob))}
+    denominator = prob * (1.0 - prob)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        edge = (np.where(target == 0, 0.0, -target / prob)
+                + np.where(target == 1, 0.0, (1.0 - target) / (1.0 - prob)))
+        return {"pred": np.where(denominator > 0, (prob - target) / np.where(denominator > 0, denominator, 1.0), edge)}
 
 
 def given(vector) -> bool:
@@ -48,12 +58,11 @@ def _positive_weight(pos_weight) -> np.ndarray | float:
 def bce_logits(logits: np.ndarray, target: np.ndarray, *, pos_weight=(1.0,)) -> np.ndarray:
     """Binary cross-entropy on logits x with torch's pos_weight p_w, elementwise.
 
-    -[p_w·y·log σ(x) + (1-y)·log(1-σ(x))] = softplus(x) - y·x + (p_w - 1)·y·softplus(-x):
-    finite for any finite x, and exactly the plain loss when p_w = 1. pred, target: [N] or [N, D];
-    pos_weight: one number, or one per column of [N, D].
+    -[p_w·y·log σ(x) + (1-y)·log(1-σ(x))] = (1-y)·softplus(x) + p_w·y·softplus(-x): finite for
+    any finite x, and 4.2e-18 (not 0) for a confident right answer at x = 40. pred, target: [N] or
+    [N, D]; pos_weight: one number, or one per column of [N, D].
     """
-    extra = (_positive_weight(pos_weight) - 1.0) * target
-    return softplus(logits) - target * logits + extra * softplus(-logits)
+    return binary_cross_entropy_logits(logits, target, _positive_weight(pos_weight))
 
 
 def bce_logits_gradient(logits, target, *, pos_weight=(1.0,)):
@@ -77,7 +86,9 @@ def _labels(rng, n):
 
 
 def sample_probabilities(rng, n, params):
-    return {"pred": rng.uniform(0.05, 0.95, n), "target": _labels(rng, n)}
+    # inside [eps, 1 - eps] with a margin (0.05 for the default eps), away from the clip
+    low = params["eps"] + 0.1 * (0.5 - params["eps"])
+    return {"pred": rng.uniform(low, 1.0 - low, n), "target": _labels(rng, n)}
 
 
 def sample_bce_logits(rng, n, params):
@@ -96,6 +107,7 @@ BCE = LossSpec(
     output_activation="sigmoid", logits_alternative="bce_logits",
     torch_equivalent="torch.nn.functional.binary_cross_entropy",
     notes="Predictions must be probabilities; for raw scores use bce_logits, which is also more stable.",
+    accurate_range=CLIPPED_RANGE,
 )
 
 BCE_LOGITS = LossSpec(
@@ -107,7 +119,7 @@ BCE_LOGITS = LossSpec(
     params=(ParamSpec("pos_weight", (1.0,), "weight p_w of the positive term (torch's pos_weight): one value, or one "
                       "per column of [N, D] logits", low=0.0, kind="vector"),),
     forward=bce_logits, gradient=bce_logits_gradient, sample=sample_bce_logits, check=check_pos_weight,
-    formula="-[p_w·y·log σ(x) + (1-y)·log(1-σ(x))]  =  softplus(x) - y·x + (p_w - 1)·y·softplus(-x)",
+    formula="-[p_w·y·log σ(x) + (1-y)·log(1-σ(x))]  =  (1-y)·softplus(x) + p_w·y·softplus(-x)",
     gradient_formula="∂/∂x = (1-y)·σ(x) - p_w·y·σ(-x)  (= σ(x) - y for p_w = 1)",
     when_to_use="Binary or multi-label classification on raw scores; stable for any logit.",
     output_activation="none (sigmoid inside the loss)",

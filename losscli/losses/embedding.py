@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ._numerics import euclidean_distance, log_softmax, safe_divide, softmax
+from ._numerics import euclidean_distance, log_softmax, power_of_two_scale, safe_divide, softmax_times_total_minus
 
 
 def contrastive(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float) -> np.ndarray:
@@ -21,15 +21,27 @@ def contrastive(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: f
     x1, x2: [N, D]; labels: [N] -> [N].
     """
     distance, _ = euclidean_distance(x1, x2)
-    return 0.5 * labels * distance**2 + 0.5 * (1.0 - labels) * np.maximum(0.0, margin - distance) ** 2
+    # each term is 0 where its label weight is, also when its square overflows (d or m beyond 1.3e154)
+    with np.errstate(over="ignore"):
+        # (½·y·d)·d: finite wherever ½·y·d² is (d² alone overflows from d = 1.3e154)
+        pull = np.where(labels == 0, 0.0, 0.5 * labels * distance * distance)
+        hinge = np.maximum(0.0, margin - distance)
+        push = np.where(labels == 1, 0.0, 0.5 * (1.0 - labels) * hinge * hinge)
+    return pull + push
 
 
 def contrastive_gradient(x1, x2, labels, *, margin):
     """∂/∂x1 = [y - (1-y)·max(0, m - d)/d]·(x1 - x2);  ∂/∂x2 = -∂/∂x1 (0 for the hinge at d = 0)."""
     distance, difference = euclidean_distance(x1, x2)
-    push = safe_divide((1.0 - labels) * np.maximum(0.0, margin - distance), distance)
-    grad_x1 = (labels - push)[:, None] * difference
+    # the hinge's push along the unit vector (x1 - x2)/d: 1/d overflows for a subnormal distance, the unit does not
+    push = ((1.0 - labels) * np.maximum(0.0, margin - distance))[:, None] * _unit(difference, distance)
+    grad_x1 = labels[:, None] * difference - push
     return {"x1": grad_x1, "x2": -grad_x1}
+
+
+def _unit(difference: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """difference / distance row-wise, and 0 where the distance is 0 (a subgradient choice)."""
+    return safe_divide(difference, distance[:, None])
 
 
 def triplet(anchor: np.ndarray, positive: np.ndarray, negative: np.ndarray, *, margin: float) -> np.ndarray:
@@ -46,14 +58,24 @@ def triplet_gradient(anchor, positive, negative, *, margin):
     """Where the hinge is active: ∂/∂p = -(a-p)/d_ap, ∂/∂n = (a-n)/d_an, ∂/∂a = -(∂/∂p + ∂/∂n)."""
     distance_pos, to_positive = euclidean_distance(anchor, positive)
     distance_neg, to_negative = euclidean_distance(anchor, negative)
-    active = (distance_pos - distance_neg + margin > 0).astype(np.float64)
-    grad_positive = -safe_divide(active, distance_pos)[:, None] * to_positive
-    grad_negative = safe_divide(active, distance_neg)[:, None] * to_negative
+    active = (distance_pos - distance_neg + margin > 0).astype(np.float64)[:, None]
+    grad_positive = -active * _unit(to_positive, distance_pos)
+    grad_negative = active * _unit(to_negative, distance_neg)
     return {"anchor": -(grad_positive + grad_negative), "positive": grad_positive, "negative": grad_negative}
 
 
-def _similarities(query: np.ndarray, keys: np.ndarray, temperature: float) -> np.ndarray:
-    return np.einsum("nd,nkd->nk", query, keys) / temperature
+def _shifted_similarities(query: np.ndarray, keys: np.ndarray, temperature: float) -> np.ndarray:
+    """s_k - max_k s_k with s_k = q·k_k / τ: [N, D], [N, K, D] -> [N, K].
+
+    The dot products are taken of q and k scaled by powers of two (exact) and scaled back after the
+    shift, so norms of 1e160 (q·k = 1e320) give -inf for the keys that lose, not inf - inf.
+    """
+    query_scale = power_of_two_scale(query)  # [N, 1]
+    key_scale = np.max(power_of_two_scale(keys), axis=1)  # [N, 1]
+    scaled = np.einsum("nd,nkd->nk", query / query_scale, keys / key_scale[:, :, None])
+    gap = scaled - np.max(scaled, axis=-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(gap == 0.0, 0.0, gap * (query_scale * key_scale) / temperature)
 
 
 def infonce(query: np.ndarray, keys: np.ndarray, *, temperature: float, positive_idx: int) -> np.ndarray:
@@ -62,16 +84,19 @@ def infonce(query: np.ndarray, keys: np.ndarray, *, temperature: float, positive
     Computed with log-softmax, so τ = 0.01 and large dot products stay finite.
     query: [N, D]; keys: [N, K, D] -> [N].
     """
-    return -log_softmax(_similarities(query, keys, temperature))[:, positive_idx]
+    return -log_softmax(_shifted_similarities(query, keys, temperature))[:, positive_idx]
 
 
 def infonce_gradient(query, keys, *, temperature, positive_idx):
     """With g = softmax(s) - e_pos over the K similarities s_k = q·k_k / τ:
     ∂/∂q = Σ_k g_k·k_k / τ,  ∂/∂k_k = g_k·q / τ."""
-    weights = softmax(_similarities(query, keys, temperature))
-    weights[:, positive_idx] -= 1.0
-    return {"query": np.einsum("nk,nkd->nd", weights, keys) / temperature,
-            "keys": weights[:, :, None] * query[:, None, :] / temperature}
+    shifted = _shifted_similarities(query, keys, temperature)
+    positive = np.zeros_like(shifted)
+    positive[:, positive_idx] = 1.0
+    weights = softmax_times_total_minus(shifted, positive)  # g_pos = -(1 - p_pos), not p_pos - 1 = 0 at τ = 1e-6
+    with np.errstate(over="ignore"):
+        return {"query": np.einsum("nk,nkd->nd", weights, keys / temperature),
+                "keys": weights[:, :, None] * (query / temperature)[:, None, :]}
 
 
 def check_positive_idx(arrays, params):
@@ -139,6 +164,7 @@ CONTRASTIVE = LossSpec(
     output_activation="L2-normalised embeddings",
     notes="Label 1 = same class (pull together), 0 = different (push apart up to the margin): the "
           "convention of the seed's code. The seed's formula swaps the roles of y; its code is followed.",
+    accurate_range="½·d² is inf beyond a distance of 1.9e154 (label 1), as is the truth",
 )
 
 TRIPLET = LossSpec(
@@ -154,6 +180,8 @@ TRIPLET = LossSpec(
     when_to_use="Ranking and retrieval embeddings: a positive must be closer than a negative by a margin.",
     output_activation="L2-normalised embeddings",
     torch_equivalent="torch.nn.functional.triplet_margin_loss(eps=0)",
+    accurate_range="the hinge d(a, p) - d(a, n) + m carries ~1e-16 of the distances as absolute error: near its "
+                   "kink it is accurate to that, not relatively",
 )
 
 INFONCE = LossSpec(

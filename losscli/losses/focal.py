@@ -11,9 +11,25 @@ import numpy as np
 
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ._numerics import log_softmax, pick_class, safe_divide, sigmoid, softmax, softplus
+from ._numerics import (
+    binary_cross_entropy_logits,
+    log_softmax,
+    pick_class,
+    safe_divide,
+    sigmoid,
+    softmax_times_total_minus,
+)
 from .categorical import sample_class_logits
-from .classification import BINARY_LABELS, EPS_PARAM, bce, given, sample_bce_logits, sample_probabilities
+from .classification import (
+    BINARY_LABELS,
+    CLIPPED_RANGE,
+    EPS_PARAM,
+    bce,
+    bce_gradient,
+    given,
+    sample_bce_logits,
+    sample_probabilities,
+)
 
 GAMMA_PARAM = ParamSpec("gamma", 2.0, "focusing exponent: larger values down-weight easy examples more", low=0.0)
 
@@ -25,21 +41,27 @@ def focal(pred: np.ndarray, target: np.ndarray, *, alpha: float, gamma: float, e
     α_t = y·α + (1-y)(1-α). For 0/1 labels BCE(p, y) = -log p_t, the seed's formula; for soft
     labels this is torchvision's sigmoid_focal_loss. pred, target: [N] or [N, D].
     """
-    prob = np.clip(pred, eps, 1.0 - eps)
-    p_t = target * prob + (1.0 - target) * (1.0 - prob)
+    miss = _miss(np.clip(pred, eps, 1.0 - eps), target)
     alpha_t = target * alpha + (1.0 - target) * (1.0 - alpha)
-    return alpha_t * (1.0 - p_t) ** gamma * bce(pred, target, eps=eps)
+    return alpha_t * miss**gamma * bce(pred, target, eps=eps)
+
+
+def _miss(prob, target):
+    """1 - p_t = y·(1 - p) + (1 - y)·p: exactly p for y = 0, where 1 - (1 - p) would keep 1 - p's rounding."""
+    return target * (1.0 - prob) + (1.0 - target) * prob
 
 
 def focal_gradient(pred, target, *, alpha, gamma, eps):
     """α_t·[(1-p_t)^γ·(p-y)/(p(1-p)) - γ(1-p_t)^(γ-1)·(2y-1)·BCE], at the clipped p."""
     prob = np.clip(pred, eps, 1.0 - eps)
-    p_t = target * prob + (1.0 - target) * (1.0 - prob)
+    miss = _miss(prob, target)
     alpha_t = target * alpha + (1.0 - target) * (1.0 - alpha)
-    # Clipping keeps 1 - p_t >= eps > 0, so the power is finite even for gamma < 1.
-    focusing_slope = gamma * (1.0 - p_t) ** (gamma - 1.0) if gamma else 0.0
-    gradient = ((1.0 - p_t) ** gamma * (prob - target) / (prob * (1.0 - prob))
-                - focusing_slope * (2.0 * target - 1.0) * bce(pred, target, eps=eps))
+    cross_entropy = bce(pred, target, eps=eps)
+    # Clipping keeps 1 - p_t >= eps > 0, so the power is finite even for gamma < 1; with eps = 0 a certain
+    # right answer has 1 - p_t = 0 and BCE = 0, where the focusing term's limit is 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        focusing = np.where(miss > 0, gamma * miss ** (gamma - 1.0) * cross_entropy, 0.0) if gamma else 0.0
+    gradient = miss**gamma * bce_gradient(pred, target, eps=eps)["pred"] - focusing * (2.0 * target - 1.0)
     return {"pred": alpha_t * gradient}
 
 
@@ -52,10 +74,10 @@ def focal_logits(logits: np.ndarray, target: np.ndarray, *, alpha: float, gamma:
     """torchvision.ops.sigmoid_focal_loss, elementwise: α_t·(1 - p_t)^γ·BCE_logits(x, y).
 
     p = σ(x), p_t = p·y + (1-p)(1-y), so 1 - p_t = y·σ(-x) + (1-y)·σ(x) without cancellation;
-    BCE_logits = softplus(x) - y·x. α < 0 drops α_t. logits, target: [N] or [N, D].
+    BCE_logits = (1-y)·softplus(x) + y·softplus(-x). α < 0 drops α_t. logits, target: [N] or [N, D].
     """
     one_minus_p_t = target * sigmoid(-logits) + (1.0 - target) * sigmoid(logits)
-    return _alpha_t(target, alpha) * one_minus_p_t**gamma * (softplus(logits) - target * logits)
+    return _alpha_t(target, alpha) * one_minus_p_t**gamma * binary_cross_entropy_logits(logits, target)
 
 
 def focal_logits_gradient(logits, target, *, alpha, gamma):
@@ -64,7 +86,7 @@ def focal_logits_gradient(logits, target, *, alpha, gamma):
     one_minus_p_t = target * prob_negative + (1.0 - target) * prob
     # σ(x)σ(-x) <= 1 - p_t, so the ratio is at most 1: (1-p_t)^(γ-1) never appears on its own
     ratio = safe_divide(prob * prob_negative, one_minus_p_t)
-    bce_term = softplus(logits) - target * logits
+    bce_term = binary_cross_entropy_logits(logits, target)
     slope = (1.0 - target) * prob - target * prob_negative + gamma * (1.0 - 2.0 * target) * ratio * bce_term
     return {"logits": _alpha_t(target, alpha) * one_minus_p_t**gamma * slope}
 
@@ -99,9 +121,10 @@ def softmax_focal_gradient(logits, target, *, alpha, gamma):
     safe = np.where(one_minus_p_t > 0, one_minus_p_t, 1.0)
     log_ratio = np.where(one_minus_p_t > 0, log_p_t / safe, -1.0)
     scale = _class_alpha(alpha, target) * one_minus_p_t**gamma * (1.0 - gamma * np.exp(log_p_t) * log_ratio)
-    gradient = softmax(logits)
-    np.put_along_axis(gradient, target.astype(np.intp)[:, None], pick_class(gradient, target)[:, None] - 1.0, -1)
-    return {"logits": scale[:, None] * gradient}
+    onehot = np.zeros_like(logits)
+    np.put_along_axis(onehot, target.astype(np.intp)[:, None], 1.0, -1)
+    # softmax - onehot with the target's entry -(1 - p_t) kept when p_t rounds to 1 (a logit gap of 40)
+    return {"logits": scale[:, None] * softmax_times_total_minus(logits, onehot)}
 
 
 def check_alpha_length(arrays, params) -> None:
@@ -125,6 +148,7 @@ FOCAL = LossSpec(
     output_activation="sigmoid", logits_alternative="focal_logits",
     torch_equivalent="torchvision.ops.sigmoid_focal_loss at logits log(p / (1 - p))",
     notes="With γ = 0 and α = 0.5 focal is half of BCE. Soft labels use BCE(p, y) in place of -log p_t.",
+    accurate_range=CLIPPED_RANGE,
 )
 
 FOCAL_LOGITS = LossSpec(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task, Transform
+from ._numerics import residual_halves
 
 ELEMENTWISE = (("...",),)
 OUTLIER_FILES = ("sample_data/outliers_pred.csv", "sample_data/outliers_target.csv")
@@ -22,22 +23,26 @@ MAPE_EPS = float(np.finfo(np.float64).eps)
 
 def mse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Squared error (ŷ - y)², elementwise. pred, target: [N] or [N, D] -> same shape."""
-    return (pred - target) ** 2
+    with np.errstate(over="ignore"):  # |ŷ - y| beyond 1.3e154: the square is inf, as is the truth
+        return (pred - target) ** 2
 
 
 def mse_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """d/dŷ (ŷ - y)² = 2(ŷ - y)."""
-    return {"pred": 2.0 * (pred - target)}
+    with np.errstate(over="ignore"):
+        return {"pred": 2.0 * (pred - target)}
 
 
 def mae(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Absolute error |ŷ - y|, elementwise. pred, target: [N] or [N, D] -> same shape."""
-    return np.abs(pred - target)
+    with np.errstate(over="ignore"):  # |ŷ - y| beyond 1.8e308: inf, as is the truth
+        return np.abs(pred - target)
 
 
 def mae_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """d/dŷ |ŷ - y| = sign(ŷ - y), with 0 at ŷ = y (torch's subgradient)."""
-    return {"pred": np.sign(pred - target)}
+    with np.errstate(over="ignore"):
+        return {"pred": np.sign(pred - target)}
 
 
 def huber(pred: np.ndarray, target: np.ndarray, *, delta: float) -> np.ndarray:
@@ -45,14 +50,19 @@ def huber(pred: np.ndarray, target: np.ndarray, *, delta: float) -> np.ndarray:
 
     ½a² where |a| <= δ, δ(|a| - ½δ) elsewhere. pred, target: [N] or [N, D] -> same shape.
     """
-    abs_residual = np.abs(pred - target)
-    quadratic = np.minimum(abs_residual, delta)
-    return 0.5 * quadratic**2 + delta * (abs_residual - quadratic)
+    # a = k·h with k = 2 where ŷ - y overflows: δ·|a| may still be finite for a small δ
+    half, halves = residual_halves(pred, target)
+    inner = np.minimum(np.abs(half), delta / halves)  # min(|a|, δ) / k
+    quadratic = inner * halves  # min(|a|, δ): exact, k is 1 or 2
+    with np.errstate(over="ignore"):
+        # (½q)·q: finite wherever ½q² is (q² alone overflows for δ > 1.3e154)
+        return 0.5 * quadratic * quadratic + delta * (np.abs(half) - inner) * halves
 
 
 def huber_gradient(pred: np.ndarray, target: np.ndarray, *, delta: float) -> dict[str, np.ndarray]:
     """a where |a| <= δ, δ·sign(a) elsewhere: the residual clipped to [-δ, δ]."""
-    return {"pred": np.clip(pred - target, -delta, delta)}
+    half, halves = residual_halves(pred, target)
+    return {"pred": np.clip(half, -delta / halves, delta / halves) * halves}
 
 
 def sqrt_derivative(mean_square):
@@ -62,17 +72,51 @@ def sqrt_derivative(mean_square):
     return np.where(positive, 0.5 / np.sqrt(np.where(positive, mean_square, 1.0)), 0.0)
 
 
+def sqrt_of_scaled(mean_square) -> tuple[float, float]:
+    """(√v, 1/(2√v)) of a mean square given as a ScaledSum: 1e160 from a mean square of 1e320,
+    which is beyond the doubles; 0 and 0 at v = 0 (as sqrt_derivative)."""
+    root = mean_square.sqrt()
+    return root, (0.5 / root if root > 0 else 0.0)
+
+
+def sqrt_chain(per_sample, gradients, pred, target):
+    """d√ℓ/dŷ = ∂ℓ/(2√ℓ) per element with √ℓ = |ŷ - y| from the inputs: ℓ = (ŷ - y)² underflows to 0 at 1e-170
+    and overflows at 1e160, where ∂ℓ = 2(ŷ - y) is still exact. 0 at ŷ = y; sign(∂ℓ) where 2|ŷ - y| overflows."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        root = mae(pred, target)
+        chained = {name: gradient / (2.0 * root) for name, gradient in gradients.items()}
+        return {name: np.where(root == 0, 0.0, np.where(np.isfinite(value), value, np.sign(gradients[name])))
+                for name, value in chained.items()}
+
+
+def log1p_difference(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """log(1 + a) - log(1 + b) for a, b > -1, without subtracting two nearly equal logs.
+
+    log1p((a - b)/(1 + b)) when (1 + a)/(1 + b) is within [1/2, 3/2] (a - b is then one exact
+    rounding), log((1 + a)/(1 + b)) while that ratio is a normal float, log1p(a) - log1p(b) beyond,
+    where the difference exceeds 700 and cannot cancel.
+    """
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        relative = (first - second) / (1.0 + second)
+        ratio = (1.0 + first) / (1.0 + second)
+    near = np.abs(relative) < 0.5
+    normal = (ratio >= np.finfo(np.float64).tiny) & np.isfinite(ratio)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(near, np.log1p(np.where(near, relative, 0.0)),
+                        np.where(normal, np.log(np.where(normal, ratio, 1.0)), np.log1p(first) - np.log1p(second)))
+
+
 def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Squared log error (log(1 + ŷ) - log(1 + y))², elementwise, for ŷ, y > -1.
 
     pred, target: [N] or [N, D] -> same shape.
     """
-    return (np.log1p(pred) - np.log1p(target)) ** 2
+    return log1p_difference(pred, target) ** 2
 
 
 def msle_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """2(log(1 + ŷ) - log(1 + y)) / (1 + ŷ)."""
-    return {"pred": 2.0 * (np.log1p(pred) - np.log1p(target)) / (1.0 + pred)}
+    return {"pred": 2.0 * log1p_difference(pred, target) / (1.0 + pred)}
 
 
 def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -80,12 +124,14 @@ def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     ε = float64 machine epsilon, as scikit-learn. pred, target: [N] or [N, D] -> same shape.
     """
-    return np.abs(pred - target) / np.maximum(np.abs(target), MAPE_EPS)
+    half, halves = residual_halves(pred, target)  # |ŷ - y| may overflow where |ŷ - y| / |y| does not
+    with np.errstate(over="ignore"):
+        return np.abs(half) / np.maximum(np.abs(target), MAPE_EPS) * halves
 
 
 def mape_gradient(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """sign(ŷ - y) / max(|y|, ε), with 0 at ŷ = y."""
-    return {"pred": np.sign(pred - target) / np.maximum(np.abs(target), MAPE_EPS)}
+    return {"pred": np.sign(residual_halves(pred, target)[0]) / np.maximum(np.abs(target), MAPE_EPS)}
 
 
 def residual_pair(rng: np.random.Generator, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
@@ -131,17 +177,18 @@ def sample_mape(rng, n, params):
 
 
 MSE = LossSpec(
-    name="mse", aliases=("l2", "mean_squared_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="mse", aliases=("l2", "mean_squared_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mse,
     formula="(ŷ - y)²", gradient_formula="∂/∂ŷ = 2(ŷ - y)",
     when_to_use="Regression where large errors should cost quadratically more; estimates the mean; "
                 "sensitive to outliers (Gaussian noise assumption).",
     output_activation="none (linear)", torch_equivalent="torch.nn.functional.mse_loss",
+    accurate_range="(ŷ - y)² is inf beyond |ŷ - y| = 1.3e154, as is the truth, and subnormal below 1.5e-154",
 )
 
 MAE = LossSpec(
-    name="mae", aliases=("l1", "mean_absolute_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="mae", aliases=("l1", "mean_absolute_error"), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=mae, gradient=mae_gradient, sample=sample_mae,
     formula="|ŷ - y|", gradient_formula="∂/∂ŷ = sign(ŷ - y)  (0 at ŷ = y)",
@@ -151,7 +198,7 @@ MAE = LossSpec(
 )
 
 HUBER = LossSpec(
-    name="huber", aliases=("huber_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="huber", aliases=("huber_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(ParamSpec("delta", 1.0, "residual size where the loss turns from quadratic to linear",
                       low=0.0, low_inclusive=False),),
@@ -168,7 +215,11 @@ RMSE = LossSpec(
     name="rmse", aliases=("root_mean_squared_error",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=mse, gradient=mse_gradient, sample=sample_mae,
-    transform=Transform("sqrt", np.sqrt, sqrt_derivative), reductions=("mean", "none"),
+    # per element, sqrt((ŷ - y)²) is |ŷ - y|: taken as such, not through a square that over- or underflows
+    transform=Transform("sqrt", np.sqrt, sqrt_derivative, per_sample_value=mae, chain=sqrt_chain,
+                        of_scaled=sqrt_of_scaled),
+    root=mae,
+    reductions=("mean", "none"),
     formula="sqrt(mean (ŷ - y)²)",
     gradient_formula="∂/∂ŷ_i = (ŷ_i - y_i) / (N·RMSE)  (chain rule through sqrt; 0 when RMSE = 0)",
     when_to_use="Reporting regression error in the target's own units; the square root of mse, so it ranks "
@@ -176,6 +227,8 @@ RMSE = LossSpec(
     output_activation="none (linear)",
     notes="Only mean (sqrt of the weighted mean squared error, scikit-learn's root_mean_squared_error) and "
           "none make sense: with none each element's value is sqrt((ŷ - y)²) = |ŷ - y|, its absolute error.",
+    accurate_range="per element (none) exact at any residual; the mean of squares is a float64: inf once a "
+                   "|ŷ - y| > 1.3e154, digits lost when all are < 1.5e-154",
 )
 
 MSLE = LossSpec(

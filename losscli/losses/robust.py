@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..spec import LossSpec, ParamSpec, Task
-from ._numerics import softplus
+from ._numerics import residual_halves, softplus
 from .regression import OUTLIER_FILES, PRED, TARGET, residual_pair, residuals_around, sample_mae
 
 LOG_2 = math.log(2.0)
@@ -25,14 +25,18 @@ def smooth_l1(pred: np.ndarray, target: np.ndarray, *, beta: float) -> np.ndarra
 
     ½r²/β where |r| < β, |r| - ½β elsewhere. pred, target: [N] or [N, D] -> same shape.
     """
-    abs_residual = np.abs(pred - target)
-    quadratic = np.minimum(abs_residual, beta)  # no r² of a huge residual: it cannot overflow
-    return 0.5 * quadratic**2 / beta + (abs_residual - quadratic)
+    with np.errstate(over="ignore"):  # |ŷ - y| beyond 1.8e308: inf, as is the truth
+        abs_residual = np.abs(pred - target)
+    quadratic = np.minimum(abs_residual, beta)
+    # ½·q·(q/β), not ½q²/β: neither the square of a huge residual overflows nor, for β < 1e-154, a tiny one
+    # underflows; q/β <= 1
+    return 0.5 * quadratic * (quadratic / beta) + (abs_residual - quadratic)
 
 
 def smooth_l1_gradient(pred: np.ndarray, target: np.ndarray, *, beta: float) -> dict[str, np.ndarray]:
     """r/β where |r| < β, sign(r) elsewhere: the residual clipped to [-β, β], over β."""
-    return {"pred": np.clip(pred - target, -beta, beta) / beta}
+    with np.errstate(over="ignore"):
+        return {"pred": np.clip(pred - target, -beta, beta) / beta}
 
 
 def log_cosh(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -60,13 +64,15 @@ def quantile(pred: np.ndarray, target: np.ndarray, *, alpha: float) -> np.ndarra
     Under-prediction (y > ŷ) costs α per unit, over-prediction 1 - α: minimised by the
     α-quantile. pred, target: [N] or [N, D] -> same shape.
     """
-    residual = target - pred  # y - ŷ: scikit-learn's and LightGBM's sign convention
-    return np.maximum(alpha * residual, (alpha - 1.0) * residual)
+    # r = y - ŷ (scikit-learn's and LightGBM's sign convention) as k·h, k = 2 where y - ŷ overflows
+    half, halves = residual_halves(target, pred)
+    with np.errstate(over="ignore"):
+        return np.maximum(alpha * half, (alpha - 1.0) * half) * halves
 
 
 def quantile_gradient(pred: np.ndarray, target: np.ndarray, *, alpha: float) -> dict[str, np.ndarray]:
     """-α where y > ŷ, 1 - α where y < ŷ, 0 at y = ŷ (a subgradient, as mae's)."""
-    residual = target - pred
+    residual = residual_halves(target, pred)[0]
     slope = np.where(residual > 0, -alpha, 1.0 - alpha)
     return {"pred": slope * np.abs(np.sign(residual))}  # |sign r|: 0 at r = 0, NaN stays NaN
 
@@ -81,7 +87,7 @@ def sample_log_cosh(rng, n, params):
 
 
 SMOOTH_L1 = LossSpec(
-    name="smooth_l1", aliases=("smooth_l1_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="smooth_l1", aliases=("smooth_l1_loss",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(ParamSpec("beta", 1.0, "residual size where the loss turns from quadratic to linear",
                       low=0.0, low_inclusive=False),),
@@ -96,7 +102,7 @@ SMOOTH_L1 = LossSpec(
 )
 
 LOG_COSH = LossSpec(
-    name="log_cosh", aliases=("logcosh",), task=Task.REGRESSION, inputs=(PRED, TARGET),
+    irls=True, name="log_cosh", aliases=("logcosh",), task=Task.REGRESSION, inputs=(PRED, TARGET),
     example_files=OUTLIER_FILES,
     params=(), forward=log_cosh, gradient=log_cosh_gradient, sample=sample_log_cosh,
     formula="log(cosh(ŷ - y))  (computed as |r| + softplus(-2|r|) - log 2 for large |r|)",
@@ -107,7 +113,7 @@ LOG_COSH = LossSpec(
 )
 
 QUANTILE = LossSpec(
-    name="quantile", aliases=("pinball", "quantile_loss", "mean_pinball_loss"), task=Task.REGRESSION,
+    irls=True, name="quantile", aliases=("pinball", "quantile_loss", "mean_pinball_loss"), task=Task.REGRESSION,
     inputs=(PRED, TARGET), example_files=OUTLIER_FILES,
     params=(ParamSpec("alpha", 0.5, "the quantile predicted: under-prediction costs alpha per unit, "
                       "over-prediction 1 - alpha", low=0.0, high=1.0),),

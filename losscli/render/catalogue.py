@@ -37,7 +37,7 @@ def describe_data(spec: LossSpec) -> dict:
         "params": [{"name": param.name, "default": param.default, "range": param.range_text(), "help": param.help}
                    for param in spec.params],
         "reductions": list(spec.reductions), "notes": spec.notes, "torch_equivalent": spec.torch_equivalent,
-        "example": example_command(spec),
+        "accurate_range": spec.accurate_range or None, "example": example_command(spec),
         "conventions": convention_rows(spec),
     }
 
@@ -60,6 +60,8 @@ def _fields(data: dict) -> list[dict]:
         rows.append(("notes", data["notes"]))
     if data["torch_equivalent"]:
         rows.append(("PyTorch", data["torch_equivalent"]))
+    if data["accurate_range"]:
+        rows.append(("accurate range", data["accurate_range"]))
     rows.append(("example", data["example"]))
     return [{"field": field, "value": value} for field, value in rows]
 

@@ -4,7 +4,8 @@ Compared on the check's inputs and on extreme variants of them: real-valued inpu
 1e2 and 1e4 (large residuals, saturated logits: where naive formulas overflow or cancel) and
 probabilities pushed within 1e-6 of 0 and 1. A scalar is matched with the reference's mean or
 sum, whichever the check's inputs agree with; per-sample values are matched row by row. The
-difference is relative, |yours - reference| / max(|yours|, |reference|), worst over rows and cases.
+difference is relative, |yours - reference| / max(|yours|, |reference|) beyond float64 rounding
+(see :func:`_relative`), worst over rows and cases.
 """
 
 from __future__ import annotations
@@ -67,19 +68,26 @@ def extreme_variants(like: str, arrays: Arrays) -> list[tuple[str, Arrays]]:
     return variants
 
 
-def _relative(yours: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    floor = 8 * np.finfo(np.float64).eps * float(np.max(np.abs(reference), initial=0.0))
-    with np.errstate(invalid="ignore", over="ignore"):
-        relative = np.abs(yours - reference) / np.maximum(np.maximum(np.abs(yours), np.abs(reference)), floor)
-    relative = np.where(yours == reference, 0.0, relative)
+def _relative(yours: np.ndarray, reference: np.ndarray, scale: float = 0.0) -> np.ndarray:
+    """|yours - reference| beyond the rounding any float64 formula carries, relative to the larger
+    of the two. The rounding allowance is 8·ε times the largest magnitude in play: the values, or
+    inputs of magnitude ``scale`` (a loss near 0 from logits of 300 carries 300·ε of rounding in
+    any implementation that is not ours)."""
+    allowance = 8 * np.finfo(np.float64).eps * max(float(np.max(np.abs(reference), initial=0.0)), scale)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        excess = np.maximum(np.abs(yours - reference) - allowance, 0.0)
+        relative = excess / np.maximum(np.abs(yours), np.abs(reference))
+    relative = np.where((yours == reference) | (excess == 0), 0.0, relative)
     return np.nan_to_num(relative, nan=np.inf)
 
 
-def _difference(case: str, yours: np.ndarray, reference: np.ndarray, matched_as: str) -> CaseDifference:
+def _difference(case: str, yours: np.ndarray, reference: np.ndarray, matched_as: str,
+                scale: float = 0.0) -> CaseDifference:
     if matched_as != "per sample":
         total = float(reference.mean() if matched_as == "mean" else reference.sum())
-        return CaseDifference(case, float(_relative(yours.reshape(()), np.asarray(total))), float(yours), total, None)
-    relative = _relative(yours, reference)
+        return CaseDifference(case, float(_relative(yours.reshape(()), np.asarray(total), scale)), float(yours),
+                              total, None)
+    relative = _relative(yours, reference, scale)
     row = int(np.argmax(relative))
     return CaseDifference(case, float(relative[row]), float(yours[row]), float(reference[row]), row)
 
@@ -99,7 +107,9 @@ def compare_values(user_losses: Callable[[Arrays], np.ndarray], for_user: Callab
         yours = np.asarray(user_losses(for_user(values)), dtype=np.float64)
         if matched_as is None:
             matched_as = _match(yours, reference, spec.name)
-        cases.append(_difference(case, yours.reshape(-1) if yours.ndim else yours, reference, matched_as))
+        scale = max((float(np.max(np.abs(array), initial=0.0)) for array in values.values()
+                     if np.issubdtype(np.asarray(array).dtype, np.floating)), default=0.0)
+        cases.append(_difference(case, yours.reshape(-1) if yours.ndim else yours, reference, matched_as, scale))
     return ValueComparison(spec.name, matched_as, tuple(cases), tolerance)
 
 
