@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from .arrow import batch_values, extra_columns
 from .smallcsv import small_csv_table
 from .sniff import header_text, row_lines
-from .table import FileError, Table, csv_column_names, placed_lines
+from .table import FileError, Table, csv_column_names, format_location, placed_lines
 
 
 def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = ()) -> Table:
@@ -130,8 +130,6 @@ def _check_utf8(arrow_table, source: str, first_row: int, first_line: int, lines
     """FileError naming the first cell that is not UTF-8 text (Arrow reads a column holding
     one as binary)."""
     import pyarrow as pa
-
-    from .table import format_location
 
     for name, column in zip(arrow_table.column_names, arrow_table.columns, strict=True):
         if not pa.types.is_binary(column.type):
