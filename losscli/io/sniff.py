@@ -47,7 +47,7 @@ def header_text(source: str, data: bytes) -> None:
         first.decode("utf-8")
     except UnicodeDecodeError as error:
         raise FileError(source, f"line 1 (the header) is not UTF-8 text: byte {first[error.start]:#04x} at "
-                        f"character {error.start + 1}", hint="save the file as UTF-8") from None
+                        f"position {error.start + 1}", hint="save the file as UTF-8") from None
 
 
 def row_lines(data: bytes, header: bool) -> np.ndarray | None:
