@@ -50,7 +50,7 @@ class ScaledSum:
         if factors is not None:
             factor_mantissas, factor_exponents = np.frexp(np.broadcast_to(factors, np.shape(values)))
             mantissas, exponents = mantissas * factor_mantissas, exponents + factor_exponents
-        top = int(np.max(exponents))
+        top = _top_exponent(mantissas, exponents)
         return cls(float(np.sum(np.ldexp(mantissas, exponents - top))), top)._normal()
 
     @classmethod
@@ -64,7 +64,7 @@ class ScaledSum:
             mantissas, exponents = mantissas * factor_mantissas, exponents + factor_exponents
         if mantissas.size == 0:
             return cls()
-        top = int(np.max(exponents))
+        top = _top_exponent(mantissas, exponents)
         with np.errstate(invalid="ignore"):
             return cls(float(np.sum(np.ldexp(mantissas, exponents - top))), top)._normal()
 
@@ -93,6 +93,8 @@ class ScaledSum:
             return float(np.ldexp(self.mantissa, self.exponent))
 
     def __add__(self, other: ScaledSum) -> ScaledSum:
+        if self.mantissa == 0 or other.mantissa == 0:  # a zero's exponent says nothing of the scale
+            return other if self.mantissa == 0 else self
         top = max(self.exponent, other.exponent)
         total = math.ldexp(self.mantissa, self.exponent - top) + math.ldexp(other.mantissa, other.exponent - top)
         if math.isinf(total) and math.isfinite(self.mantissa) and math.isfinite(other.mantissa):
@@ -132,6 +134,12 @@ class ScaledSum:
         and a sum below the normal range keeps its digits in the scaled form."""
         value = self.value
         return ScaledSum(value) if math.isfinite(value) and abs(value) >= sys.float_info.min else self
+
+
+def _top_exponent(mantissas: np.ndarray, exponents: np.ndarray) -> int:
+    """The largest exponent among the non-zero terms (a zero's exponent says nothing of the scale)."""
+    nonzero = mantissas != 0
+    return int(np.max(exponents[nonzero])) if nonzero.any() else 0
 
 
 def _all_finite(values: np.ndarray, factors: np.ndarray | None) -> bool:

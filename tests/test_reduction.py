@@ -423,3 +423,14 @@ def test_nan_policy_propagate_gives_one_answer_for_one_file_and_its_shards(tmp_p
                for inputs in ((tmp_path / "pred.csv", tmp_path / "target.csv"), (pred, target))]
     assert outputs[0]["gradient"] == outputs[1]["gradient"]
     assert outputs[0]["gradient"]["max_abs_row"] == 31  # the first NaN (1-based row 31) outranks the inf in 18
+
+
+def test_scaled_sums_of_tiny_terms_keep_their_digits_beside_zeros():
+    """A zero term (or an empty sum) has exponent 0, which says nothing of the scale: 0 + r² with
+    r = 1.5e-161 keeps r² = 2.27e-322 to full precision in the scaled form (the double is subnormal)."""
+    tiny = 1.50522052e-161
+    alone = ScaledSum.of_squares(np.array([tiny]))
+    with_zero = ScaledSum.of_squares(np.array([0.0, tiny]))
+    assert with_zero == alone and alone.exponent != 0
+    assert (ScaledSum() + alone) == alone == (alone + ScaledSum())
+    assert alone.sqrt() == pytest.approx(tiny, rel=1e-15)
