@@ -29,7 +29,8 @@ class LossResult:
     loss for "none"), same shape as the input.
     kept_rows: with nan_policy "omit", the mask of rows that were used; otherwise None.
     sample_weights, denominators: the weights broadcast to per_sample's shape and the loss's own
-    per-sample mean denominators (None when absent), so slices can be re-aggregated exactly.
+    per-sample mean denominators (None when absent), and for a loss of squares its roots (see
+    LossSpec.root), so slices can be re-aggregated exactly.
     """
 
     spec: LossSpec
@@ -42,6 +43,7 @@ class LossResult:
     kept_rows: np.ndarray | None = None
     sample_weights: np.ndarray | None = None
     denominators: np.ndarray | None = None
+    roots: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -104,6 +106,7 @@ class Evaluation:
     sample_gradients: dict[str, np.ndarray]
     kept_rows: np.ndarray | None
     params: Mapping[str, Any] = field(default_factory=dict)
+    roots: np.ndarray | None = None
 
     def per_sample_values(self, spec: LossSpec) -> np.ndarray:
         """What reduction "none" reports per sample: l_i, or T(l_i) for a loss with a transform."""
@@ -143,7 +146,8 @@ def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
         roots = spec.root(*arrays.values(), **params) if spec.root else None
         aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor, roots)
         gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
-    return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept, dict(params))
+    return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept, dict(params),
+                      roots)
 
 
 def reduced_value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
@@ -208,7 +212,7 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
             gradients = {name: grad * factor for name, grad in gradients.items()}
     sample_weights = None if batch.sample_weights is None else np.ldexp(batch.sample_weights, exponent)
     return LossResult(spec, resolved, reduction, value, batch.per_sample, aggregate, gradients,
-                      batch.kept_rows, sample_weights, batch.denominators)
+                      batch.kept_rows, sample_weights, batch.denominators, batch.roots)
 
 
 def _expand(scale, ndim: int):

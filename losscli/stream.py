@@ -155,9 +155,10 @@ class StreamReducer:
                  for name in self.gradient_inputs}
         groups = None
         if batch.labels is not None:
-            labels = batch.labels if kept is None else np.asarray(batch.labels, dtype=object)[kept]
+            labels = batch.labels if kept is None else batch.labels[kept]
             groups = {label: aggregate.rescaled(exponent, divisor) for label, aggregate in group_aggregates(
-                evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels, divisor).items()}
+                evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels, divisor,
+                evaluation.roots).items()}
         spread = None
         if self.influence is not None:
             spread = InfluencePartial.of(row_contributions(evaluation.per_sample, evaluation.sample_weights),

@@ -229,3 +229,14 @@ def test_rmse_mean_and_gradient_at_residuals_whose_squares_are_not_doubles(scale
     expected = [float(mpmath.mpf(r) * w / (mpmath.mpf(weights.sum()) * exact)) for r, w in zip(residuals, weights,
                                                                                              strict=True)]
     np.testing.assert_allclose(result.gradients["pred"], expected, rtol=1e-15)
+
+
+def test_rmse_per_slice_at_residuals_whose_squares_are_not_doubles():
+    """--group-by slices of rmse are rooted mean squares taken from the residuals too."""
+    from losscli.groups import groups_of
+
+    residuals = np.array([1e160, -3e160, 2e-170, 1e-170])
+    labels = np.array(["big", "big", "tiny", "tiny"], dtype=object)
+    groups = {group.label: group.value for group in groups_of(compute("rmse", residuals, np.zeros(4)), labels)}
+    assert groups["big"] == pytest.approx(math.sqrt(5.0) * 1e160, rel=1e-15)  # √((1 + 9)/2)·1e160
+    assert groups["tiny"] == pytest.approx(math.sqrt(2.5) * 1e-170, rel=1e-15)  # √((4 + 1)/2)·1e-170

@@ -227,8 +227,6 @@ RMSE = LossSpec(
     output_activation="none (linear)",
     notes="Only mean (sqrt of the weighted mean squared error, scikit-learn's root_mean_squared_error) and "
           "none make sense: with none each element's value is sqrt((ŷ - y)²) = |ŷ - y|, its absolute error.",
-    accurate_range="per element (none) exact at any residual; the mean of squares is a float64: inf once a "
-                   "|ŷ - y| > 1.3e154, digits lost when all are < 1.5e-154",
 )
 
 MSLE = LossSpec(
