@@ -8,7 +8,8 @@ from support import SAMPLES, assert_bad_input, run
 
 from losscli.compare import compare
 from losscli.errors import LossCliError, ParameterError, RowCountError, ShardCountError
-from losscli.inputs import InputPlan, Source, parse_source
+from losscli.inputs import InputPlan
+from losscli.sources import Source, parse_source
 from losscli.spec import ParamSpec
 
 EVAL = SAMPLES / "eval.parquet"

@@ -182,7 +182,7 @@ def parse_params(items: list[str] | None) -> dict[str, str | tuple[float, ...]]:
 
 def parameter_files(items: list[str] | None) -> list[str]:
     """The data files named by '-p KEY=FILE' options (read, so never to be written over)."""
-    from ..inputs import is_file_name
+    from ..sources import is_file_name
 
     values = [item.partition("=")[2].strip() for item in items or []]
     return [value for value in values if value != "-" and "," not in value and is_file_name(value)]
