@@ -16,7 +16,6 @@ import stat
 from collections.abc import Iterable, Mapping
 
 from .errors import LossCliError
-from .io import TableWriter
 from .io.writers import append_line, check_writable, truncate_from
 
 STDIN = "-"
@@ -90,7 +89,7 @@ class OutputSet:
         self.declared = {path for path in outputs.values() if path is not None}
         for path in self.declared:
             check_writable(path)
-        self.tables: dict[str, TableWriter] = {}
+        self.tables: dict = {}  # path -> TableWriter
         self.lines: dict[str, bytes] = {}
 
     def __enter__(self) -> OutputSet:
@@ -99,10 +98,12 @@ class OutputSet:
     def __exit__(self, kind, error, traceback) -> None:
         self.discard()
 
-    def table(self, path: str) -> TableWriter:
+    def table(self, path: str):
         """The table written at ``path`` (a declared output), created on first use."""
         self._check_declared(path)
         if path not in self.tables:
+            from .io.table_writer import TableWriter
+
             self.tables[path] = TableWriter(path)
         return self.tables[path]
 

@@ -11,7 +11,7 @@ import pytest
 from support import ROOT, SAMPLES, program_env
 
 PRED, TARGET = str(SAMPLES / "outliers_pred.csv"), str(SAMPLES / "outliers_target.csv")
-HEAVY = ("pandas", "pyarrow", "polars", "pydantic", "scipy", "torch")
+HEAVY = ("pandas", "pyarrow", "polars", "pydantic", "scipy", "torch", "rich")
 NEVER = {"pandas", "polars", "pydantic", "scipy", "torch"}
 
 
@@ -34,7 +34,10 @@ def imported_heavy_modules(arguments: list[str]) -> set[str]:
     ["compare", "mse", "mae"],
 ], ids=lambda arguments: " ".join(arguments[:2]))
 def test_small_files_and_catalogue_import_no_heavy_module(arguments):
-    assert imported_heavy_modules(arguments) == set()
+    """rich included: tables are drawn by losscli.render.boxtable (rich draws progress bars only,
+    in a terminal, and typer's --help)."""
+    found = imported_heavy_modules(arguments)
+    assert found == set() or (arguments == ["--help"] and found == {"rich"})
 
 
 @pytest.mark.slow

@@ -39,9 +39,43 @@ class LazyConsole:
         if LazyConsole.forced_width is not None:
             return LazyConsole.forced_width
         if os.environ.get("COLUMNS", "").isdigit():
-            return None  # rich reads it
+            return int(os.environ["COLUMNS"])
         stream = sys.stderr if self._options.get("stderr") else sys.stdout
         return NATURAL_WIDTH if os.environ.get("CI") or not stream.isatty() else None
+
+    def out(self, text: str = "", end: str = "\n") -> None:
+        """Plain text (JSON, CSV, a value, Markdown) written as it is: rich is not needed for it."""
+        if self._console is not None:
+            self._console.out(text, end=end)
+            return
+        stream = self._stream()
+        stream.write(text + end)
+        stream.flush()
+
+    def print(self, *objects, markup: bool | None = None, **options) -> None:
+        """A box table laid out for this console's width, or text as it is; anything else (or
+        rich markup) through rich."""
+        from ..render.boxtable import BoxTable
+
+        if not options and markup is not True and all(isinstance(item, str | BoxTable) for item in objects):
+            width = self._width()
+            if width is None:  # a terminal
+                import shutil
+
+                width = shutil.get_terminal_size().columns
+            self.out(" ".join(item.render(width) if isinstance(item, BoxTable) else item for item in objects))
+            return
+        self.real.print(*objects, markup=markup, **options)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the stream is a terminal (progress bars are drawn there only)."""
+        return self._stream().isatty()
+
+    def _stream(self):
+        import sys
+
+        return sys.stderr if self._options.get("stderr") else sys.stdout
 
     def __getattr__(self, name):
         return getattr(self.real, name)

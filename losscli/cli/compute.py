@@ -9,15 +9,12 @@ import numpy as np
 import typer
 
 from ..compare import resolve_losses, route_params
-from ..conventions import apply_convention
 from ..engine import check_reduction
 from ..errors import LossCliError
-from ..gates import CHANGES, Limit, check_names, verdict
 from ..inputs import InputPlan
 from ..outputs import OutputSet
 from ..render.common import snake_case
 from ..render.compute import print_reports, report
-from ..render.crosscheck import print_explanation
 from ..stream import StreamReducer, reduce_batches
 from .common import (
     DEFAULT_WORKERS,
@@ -133,8 +130,11 @@ def compute(
         losscli compute mse,mae,huber sample_data/eval.parquet --col pred=yhat --col target=y --fail-above mae=2
         losscli compute mae sample_data/eval.parquet --col pred=yhat --col target=y --group-by segment --fail-above 2
     """
-    specs = [apply_convention(spec, convention) for spec in resolve_losses([name for name in loss.split(",")
-                                                                            if name.strip()])]
+    specs = resolve_losses([name for name in loss.split(",") if name.strip()])
+    if convention is not None:
+        from ..conventions import apply_convention
+
+        specs = [apply_convention(spec, convention) for spec in specs]
     routed = route_params(specs, parse_params(param))
     params = [spec.resolve_params(routed[spec.name]) for spec in specs]
     for spec in specs:
@@ -158,7 +158,7 @@ def compute(
             results, per_sample_values, row_ids = _reduce_locally(reducers, plan, outputs, per_sample, gradient,
                                                                   quiet)
         sources = {source.name: source.path for source in plan.sources}
-        reports = [report(result, sources, verdict(result, limits, baseline, allow_nonfinite), values, label,
+        reports = [report(result, sources, _verdict(result, limits, baseline, allow_nonfinite), values, label,
                           _id_blocks(row_ids)) for result, values in zip(results, per_sample_values, strict=True)]
         explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header,
                                      target_format, data) for spec, data in zip(specs, reports, strict=True)]
@@ -171,6 +171,8 @@ def compute(
     if not quiet:
         print_reports(stdout, reports, output_format.value)
         for explanation in filter(None, explanations):
+            from ..render.crosscheck import print_explanation
+
             if output_format is not ComputeFormat.json:
                 print_explanation(stdout if output_format is ComputeFormat.table or output_format is
                                   ComputeFormat.markdown else stderr, convention, *explanation)
@@ -195,8 +197,12 @@ def _explanation(spec, convention, explain, inputs, param, col, weights, no_head
     return explanation
 
 
-def _limits(specs, fail_above, fail_below, max_increase, max_decrease, baseline) -> list[Limit]:
-    """The gate options as limits, each naming a computed loss or none."""
+def _limits(specs, fail_above, fail_below, max_increase, max_decrease, baseline) -> list:
+    """The gate options as limits (losscli.gates.Limit), each naming a computed loss or none."""
+    if not (fail_above or fail_below or max_increase or max_decrease or baseline):
+        return []
+    from ..gates import CHANGES, Limit, check_names
+
     limits = [Limit.parse(kind, text) for kind, texts in (("fail_above", fail_above), ("fail_below", fail_below),
                                                           ("max_increase", max_increase),
                                                           ("max_decrease", max_decrease))
@@ -205,6 +211,16 @@ def _limits(specs, fail_above, fail_below, max_increase, max_decrease, baseline)
     if baseline is not None and not any(limit.kind in CHANGES for limit in limits):
         raise LossCliError("--baseline is compared through --max-increase or --max-decrease: give one")
     return limits
+
+
+def _verdict(result, limits, baseline, allow_nonfinite) -> dict | None:
+    """The gates' verdict on one result (losscli.gates, imported only when there is a gate or a
+    non-finite value to report)."""
+    if not limits and (result.value is None or np.isfinite(result.value)):
+        return None
+    from ..gates import verdict
+
+    return verdict(result, limits, baseline, allow_nonfinite)
 
 
 def _check_usage(reduction, limits, log, baseline, per_sample, gradient, engine, output_format, losses) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -83,6 +82,8 @@ def temporary_file(path: str, suffix: str) -> str:
     """Create an empty, uniquely named file next to ``path`` (same file system: a rename puts it
     in place) and return its name; a directory that cannot be written is a FileError."""
     directory = check_writable(path)
+    import secrets  # on first use: its import costs start-up that runs writing nothing do not need
+
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.{suffix}")
     try:
         # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide, as for open().

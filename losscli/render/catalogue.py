@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from ..spec import LossSpec
 from .common import format_number, markdown_table, print_rows, rich_table, to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LIST_COLUMNS = ("name", "aliases", "task", "inputs", "output_activation", "formula")
 

@@ -1,18 +1,18 @@
-"""Shared writers: one list of rows rendered as a rich table, Markdown, CSV or JSON."""
+"""Shared writers: one list of rows rendered as a box table, Markdown, CSV or JSON."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from .boxtable import BoxTable, Column
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def snake_case(name: str) -> str:
@@ -37,6 +37,8 @@ def format_number(value: Any, digits: int = 6) -> str:
 def to_json(data: Any) -> str:
     """Strict JSON: a NaN or infinite number is null, and a key holding one gets a sibling
     "<key>_nonfinite" saying which ("nan", "inf", "-inf"); in a list it is null alone."""
+    import json
+
     return json.dumps(json_ready(data), indent=2, ensure_ascii=False, allow_nan=False)
 
 
@@ -56,27 +58,10 @@ def json_ready(data: Any) -> Any:
     return data
 
 
-class WholeCellTable(Table):
-    """A rich table that never breaks a number or a word inside a cell: every column is at least
-    as wide as its longest word, and a table whose cells need more than the console's width
-    takes that width (a wide line in a log) rather than folding a cell ("3.19e-1" over "0")."""
-
-    def __rich_console__(self, console, options):
-        for column in self.columns:
-            words = [word for cell in (column.header, *column.cells) for word in str(cell).split()]
-            column.min_width = max([len(word) for word in words] + [column.min_width or 0])
-        minimum = self.__rich_measure__(console, options.update_width(1 << 30)).minimum
-        yield from super().__rich_console__(console, options.update_width(max(options.max_width, minimum)))
-
-
-def rich_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> Table:
-    table = WholeCellTable(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        # Text, not str: formulas like -[y·log p] must not be read as rich markup.
-        table.add_row(*(Text(format_number(row.get(column))) for column in columns))
-    return table
+def rich_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> BoxTable:
+    """The rows as a box table (drawn by :mod:`losscli.render.boxtable`, in rich's style)."""
+    return BoxTable([Column(column) for column in columns],
+                    [[format_number(row.get(column)) for column in columns] for row in rows], title)
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:

@@ -7,10 +7,12 @@ Rows are shown 1-based (the data row of the input file), as in `losscli compute`
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from .common import format_number, print_rows, to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 CSV_COLUMNS = ["loss", "params", "value", "grad_l2", "max_abs_grad", "max_grad_row",
                "top_k", "top_loss_share", "top_grad_share", "top_rows"]

@@ -21,10 +21,14 @@ A NaN or infinite number is written as null, with a sibling "<key>_nonfinite": "
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from rich.console import Console
 
 from .common import csv_text, format_number, markdown_table, print_rows, rich_table, to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SUMMARY_COLUMNS = ("field", "value")
 TOP_COLUMNS = ("row", "gradient_l2", "loss", "loss_share")

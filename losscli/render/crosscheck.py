@@ -4,9 +4,12 @@ reasons each value differs from the default; and compute's --explain lines.
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from .common import format_number, markdown_table, print_rows, rich_table, to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 COLUMNS = ("convention", "value", "vs default", "divides by")
 VALUE_DIGITS = 10

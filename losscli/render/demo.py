@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from .common import format_number, print_rows
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _label(row: dict) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.console import Console
 
 from .common import format_number, print_rows, to_json
 from .compare import params_text, side_by_side
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 VALUE_DIGITS = 10
 

@@ -21,10 +21,12 @@ input (full mode) or the direction number (directional mode).
 from __future__ import annotations
 
 from dataclasses import asdict
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from .common import format_number, print_rows, to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 INPUT_COLUMNS = ("input", "method", "checked", "kinks", "below noise", "failed", "max rel err", "worst at",
                  "analytic", "numeric", "ratio", "verdict")

@@ -6,9 +6,12 @@ runs with their changes, the per-loss series and sparklines).
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from .common import csv_text, format_number, markdown_table, rich_table, to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 RUN_COLUMNS = ("run", "time", "label", "loss", "params", "value", "change", "gate")
 SERIES_COLUMNS = ("loss", "runs", "last", "min", "max", "trend")
