@@ -43,7 +43,7 @@ def _outliers(fmt: str) -> None:
     from ..render.compare import print_comparison
 
     print_comparison(stdout, compare(["mse", "mae", "huber"]), fmt,
-                     "Seed outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)")
+                     "Outlier example (targets 1, 2, 3, 100; predictions 1.5, 2.5, 3.5, 4.0)")
 
 
 def _regression(fmt: str) -> None:

@@ -82,7 +82,7 @@ def gradcheck(
         metavar="KEY=VALUE", help="Your class's constructor argument, repeatable (e.g. --init delta=2).")] = None,
     target_format: Annotated[TargetFormat, typer.Option(
         help="Your code on a classification loss: class targets as one-hot rows [N, C] "
-             "(the seed's protocol) or integer class ids [N].")] = TargetFormat.onehot,
+             "(a training loop's usual protocol) or integer class ids [N].")] = TargetFormat.onehot,
     param: ParamOption = None,
     output_format: FormatOption = OutputFormat.table,
 ) -> None:

@@ -162,8 +162,8 @@ CONTRASTIVE = LossSpec(
     gradient_formula="∂/∂x1 = [y - (1-y)·max(0, m-d)/d]·(x1 - x2),  ∂/∂x2 = -∂/∂x1",
     when_to_use="Similarity learning from labelled pairs (siamese networks, verification).",
     output_activation="L2-normalised embeddings",
-    notes="Label 1 = same class (pull together), 0 = different (push apart up to the margin): the "
-          "convention of the seed's code. The seed's formula swaps the roles of y; its code is followed.",
+    notes="Label 1 = same class (pull together), 0 = different (push apart up to the margin), as in the "
+          "reference code of the loss-functions notes losscli started from (their formula swaps the roles of y).",
     accurate_range="½·d² is inf beyond a distance of 1.9e154 (label 1), as is the truth",
 )
 
