@@ -1,1 +1,1 @@
-"""Rendering: rich tables for people, JSON / CSV / Markdown for pipelines. No numerics here."""
+"""Rendering: box tables for people, JSON / CSV / Markdown for pipelines. No numerics here."""

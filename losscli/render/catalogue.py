@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..spec import LossSpec
-from .common import format_number, markdown_table, print_rows, rich_table, to_json
+from .common import box_table, format_number, markdown_table, print_rows, to_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,12 +87,12 @@ def print_description(console: Console, data: dict, fmt: str) -> None:
     if fmt == "json":
         console.out(to_json(data))
     elif fmt == "table":
-        console.print(rich_table(_fields(data), ("field", "value"), title=data["name"]))
-        console.print(rich_table(_input_rows(data), INPUT_COLUMNS, title="Inputs, in order"))
+        console.print(box_table(_fields(data), ("field", "value"), title=data["name"]))
+        console.print(box_table(_input_rows(data), INPUT_COLUMNS, title="Inputs, in order"))
         if data["params"]:
-            console.print(rich_table(_param_rows(data), PARAM_COLUMNS, title="Parameters"))
+            console.print(box_table(_param_rows(data), PARAM_COLUMNS, title="Parameters"))
         if data["conventions"]:
-            console.print(rich_table(data["conventions"], CONVENTION_COLUMNS, title=CONVENTION_TITLE))
+            console.print(box_table(data["conventions"], CONVENTION_COLUMNS, title=CONVENTION_TITLE))
     elif fmt == "markdown":
         parts = [f"### {data['name']}", markdown_table(_fields(data), ("field", "value")),
                  "Inputs, in order:", markdown_table(_input_rows(data), INPUT_COLUMNS)]

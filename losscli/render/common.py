@@ -58,7 +58,7 @@ def json_ready(data: Any) -> Any:
     return data
 
 
-def rich_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> BoxTable:
+def box_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> BoxTable:
     """The rows as a box table (drawn by :mod:`losscli.render.boxtable`, in rich's style)."""
     return BoxTable([Column(column) for column in columns],
                     [[format_number(row.get(column)) for column in columns] for row in rows], title)
@@ -86,7 +86,7 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 def print_rows(console: Console, rows, columns, fmt: str, title: str | None = None) -> None:
     """Render ``rows`` in one of table / markdown / csv / json."""
     if fmt == "table":
-        console.print(rich_table(rows, columns, title))
+        console.print(box_table(rows, columns, title))
     elif fmt == "markdown":
         console.print((f"**{title}**\n\n" if title else "") + markdown_table(rows, columns), markup=False)
     elif fmt == "csv":

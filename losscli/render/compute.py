@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .common import csv_text, format_number, markdown_table, print_rows, rich_table, to_json
+from .common import box_table, csv_text, format_number, markdown_table, print_rows, to_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -147,7 +147,7 @@ def per_sample_rows(reports: list[dict]) -> tuple[list[dict], list[str]]:
 
 
 def print_report(console: Console, data: dict, fmt: str) -> None:
-    """One loss as a rich table (or Markdown): summary, slices, rows with the largest gradient."""
+    """One loss as box tables (or Markdown): summary, slices, rows with the largest gradient."""
     if data["reduction"] == "none":
         rows, columns = per_sample_rows([data])
         if fmt == "table" and len(rows) > MAX_TABLE_ROWS:
@@ -170,11 +170,11 @@ def print_report(console: Console, data: dict, fmt: str) -> None:
             console.out("\nRows with the largest gradient:\n")
             console.out(markdown_table(top, top_columns))
         return
-    console.print(rich_table(summary_rows(data), SUMMARY_COLUMNS, title=title))
+    console.print(box_table(summary_rows(data), SUMMARY_COLUMNS, title=title))
     if groups:
-        console.print(rich_table(groups, group_columns, title="Per group"))
+        console.print(box_table(groups, group_columns, title="Per group"))
     if top:
-        console.print(rich_table(top, top_columns,
+        console.print(box_table(top, top_columns,
                                  title="Rows with the largest gradient (the samples that drive training)"))
 
 

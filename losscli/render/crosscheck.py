@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .common import format_number, markdown_table, print_rows, rich_table, to_json
+from .common import box_table, format_number, markdown_table, print_rows, to_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -56,7 +56,7 @@ def print_crosscheck(console: Console, data: dict, fmt: str) -> None:
         for framework, lines in _explanations(data):
             console.out(f"- **{framework}**: " + "; ".join(lines))
         return
-    console.print(rich_table(rows, COLUMNS, title=title))
+    console.print(box_table(rows, COLUMNS, title=title))
     console.print(heading, markup=False)
     for framework, lines in _explanations(data):
         console.print(f"  {framework}", markup=False)

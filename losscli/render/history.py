@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .common import csv_text, format_number, markdown_table, rich_table, to_json
+from .common import box_table, csv_text, format_number, markdown_table, to_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,11 +36,11 @@ def print_history(console: Console, data: dict, fmt: str, *, show_time: bool = T
         console.out("\n### Trend per loss\n")
         console.out(markdown_table(series, SERIES_COLUMNS))
         return
-    table = rich_table(runs, columns, title="Runs")
+    table = box_table(runs, columns, title="Runs")
     for column in table.columns:
         column.no_wrap = column.header in ("value", "change")  # a number stays on one line
     console.print(table)
-    console.print(rich_table(series, SERIES_COLUMNS, title="Trend per loss (oldest to newest)"))
+    console.print(box_table(series, SERIES_COLUMNS, title="Trend per loss (oldest to newest)"))
 
 
 def _run_row(run: dict) -> dict:
