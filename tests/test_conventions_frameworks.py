@@ -29,6 +29,8 @@ from frameworks import (
 from losscli import compute
 from losscli.conventions import apply_convention, find_convention
 
+pytestmark = pytest.mark.slow  # the frameworks themselves, ~280 calls
+
 MODULES = {"keras": "keras", "sklearn": "sklearn", "optax": "optax", "xgboost": "xgboost", "lightgbm": "lightgbm"}
 N = 48
 

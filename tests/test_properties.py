@@ -14,6 +14,8 @@ import losscli
 from losscli import InputError, compute
 from losscli.spec import Domain, Task
 
+pytestmark = pytest.mark.slow  # hypothesis over every loss: tens of seconds
+
 SPEC_IDS = [spec.name for spec in losscli.LOSSES]
 PROPERTY_SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
