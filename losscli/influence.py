@@ -104,12 +104,15 @@ class InfluencePartial:
     """The influence of consecutive rows as a partial aggregate that merges.
 
     It keeps the totals Σc and Σs, and the rows of largest c (with their c and s; at most
-    ``keep_loss``) and of largest s (at most ``keep_grad``), largest first, ties by row; rows are
-    numbered from 0 within the part. :meth:`merge` places the other part's rows after these and
-    keeps the largest of both lists, so when every part keeps :func:`influence_keep` of the whole
-    input's row count, the merge of the parts finishes to the influence of the whole. ``None``
-    keeps every row (when the row count is not known in advance). Scaling every s by one factor
-    (the mean's 1/Σw) leaves every share unchanged, so parts may hold unscaled w·dℓ/dx squares.
+    ``keep_loss``) and of largest s (at most ``keep_grad``), ties by row, in no particular order
+    (sorted once, by :meth:`finish`); rows are numbered from 0 within the part. :meth:`merge`
+    places the other part's rows after these and keeps the largest of both lists, so when every
+    part keeps :func:`influence_keep` of the whole input's row count, the merge of the parts
+    finishes to the influence of the whole. ``None`` keeps every row (when the row count is not
+    known in advance). A list may hold up to twice its ``keep`` (selection is amortised); its
+    ``floor`` is a value at least ``keep`` of its entries reach, below which no row can enter.
+    Scaling every s by one factor (the mean's 1/Σw) leaves every share unchanged, so parts may
+    hold unscaled w·dℓ/dx squares.
     """
 
     rows: int
@@ -122,6 +125,8 @@ class InfluencePartial:
     grad_values: np.ndarray
     keep_loss: int | None = None
     keep_grad: int | None = None
+    loss_floor: float = -np.inf
+    grad_floor: float = -np.inf
 
     @classmethod
     def of(cls, contributions: np.ndarray, grad_squares: np.ndarray, keep_loss: int | None = None,
@@ -132,36 +137,36 @@ class InfluencePartial:
         before, whose full lists no row below their smallest value can enter (a fast path)."""
         contributions = np.asarray(contributions, dtype=np.float64)
         grad_squares = np.asarray(grad_squares, dtype=np.float64)
-        by_loss = _largest(contributions, keep_loss, _floor(floor, "loss_values", keep_loss))
-        by_grad = _largest(grad_squares, keep_grad, _floor(floor, "grad_values", keep_grad))
         numbers = np.arange(contributions.shape[0]) if row_ids is None else np.asarray(row_ids)
+        loss_floor, grad_floor = (-np.inf, -np.inf) if floor is None else (floor.loss_floor, floor.grad_floor)
+        by_loss, loss_floor = _largest(contributions, numbers, keep_loss, loss_floor)
+        by_grad, grad_floor = _largest(grad_squares, numbers, keep_grad, grad_floor)
         return cls(int(contributions.shape[0]) if rows is None else rows, float(np.sum(contributions)),
                    float(np.sum(grad_squares)), numbers[by_loss],
                    contributions[by_loss], grad_squares[by_loss], numbers[by_grad], grad_squares[by_grad],
-                   keep_loss, keep_grad)
+                   keep_loss, keep_grad, loss_floor, grad_floor)
 
     def merge(self, other: InfluencePartial) -> InfluencePartial:
         """The influence of these rows followed by other's (other's rows shift by self.rows)."""
         keep_loss, keep_grad = _smaller(self.keep_loss, other.keep_loss), _smaller(self.keep_grad, other.keep_grad)
         loss_rows = np.concatenate([self.loss_rows, other.loss_rows + self.rows])
         loss_values = np.concatenate([self.loss_values, other.loss_values])
-        # both lists are sorted and other's rows all follow these: a stable sort by value merges
-        # two runs in linear time and keeps ties in row order
-        by_loss = np.argsort(-loss_values, kind="stable")[:keep_loss]
+        by_loss, loss_floor = _amortised(loss_values, loss_rows, keep_loss, max(self.loss_floor, other.loss_floor))
         grad_rows = np.concatenate([self.grad_rows, other.grad_rows + self.rows])
         grad_values = np.concatenate([self.grad_values, other.grad_values])
-        by_grad = np.argsort(-grad_values, kind="stable")[:keep_grad]
+        by_grad, grad_floor = _amortised(grad_values, grad_rows, keep_grad, max(self.grad_floor, other.grad_floor))
         return InfluencePartial(self.rows + other.rows, self.loss_total + other.loss_total,
                                 self.grad_total + other.grad_total, loss_rows[by_loss], loss_values[by_loss],
                                 np.concatenate([self.loss_grads, other.loss_grads])[by_loss], grad_rows[by_grad],
-                                grad_values[by_grad], keep_loss, keep_grad)
+                                grad_values[by_grad], keep_loss, keep_grad, loss_floor, grad_floor)
 
     def scaled(self, factor: float) -> InfluencePartial:
         """The influence of weights·factor: contributions times factor, squared gradients times factor²."""
         square = factor * factor
         return replace(self, loss_total=self.loss_total * factor, grad_total=self.grad_total * square,
                        loss_values=self.loss_values * factor, loss_grads=self.loss_grads * square,
-                       grad_values=self.grad_values * square)
+                       grad_values=self.grad_values * square, loss_floor=self.loss_floor * factor,
+                       grad_floor=self.grad_floor * square)
 
     def finish(self, top: float = DEFAULT_TOP, shown: int = DEFAULT_SHOWN_ROWS, weight_exponent: int = 0) -> Influence:
         """The influence of all the rows merged (contributions of weights·2^-weight_exponent shown
@@ -170,30 +175,45 @@ class InfluencePartial:
         if self.loss_rows.shape[0] < min(self.rows, max(k, shown)) or self.grad_rows.shape[0] < min(self.rows, k):
             raise ValueError(f"the parts kept too few rows for the top {k} of {self.rows} (see influence_keep)")
         loss_total, grad_total = self.loss_total, self.grad_total
+        by_loss = np.lexsort((self.loss_rows, -self.loss_values))  # largest first, ties by row
+        loss_values, loss_grads, loss_rows = (array[by_loss] for array in (self.loss_values, self.loss_grads,
+                                                                           self.loss_rows))
+        grad_values = np.sort(self.grad_values)[::-1]
         with np.errstate(over="ignore"):  # a contribution beyond the doubles is inf, as is the truth
-            contributions = np.ldexp(self.loss_values[:shown], weight_exponent)
+            contributions = np.ldexp(loss_values[:shown], weight_exponent)
         rows = tuple(RowInfluence(int(row), float(contribution), _share(loss, loss_total), _share(grad, grad_total))
-                     for row, contribution, loss, grad in zip(self.loss_rows[:shown], contributions,
-                                                              self.loss_values[:shown], self.loss_grads[:shown],
-                                                              strict=True))
-        return Influence(top, k, _share(np.sum(self.loss_values[:k]), loss_total),
-                         _share(np.sum(self.grad_values[:k]), grad_total), rows)
+                     for row, contribution, loss, grad in zip(loss_rows[:shown], contributions, loss_values[:shown],
+                                                              loss_grads[:shown], strict=True))
+        return Influence(top, k, _share(np.sum(loss_values[:k]), loss_total),
+                         _share(np.sum(grad_values[:k]), grad_total), rows)
 
 
-def _largest(values: np.ndarray, keep: int | None, floor: float) -> np.ndarray:
-    """Indices of the ``keep`` largest values (all, for None) that reach ``floor``, largest
-    first, ties by index: a threshold pass and argpartition before sorting the few kept."""
-    candidates = np.flatnonzero(values >= floor) if floor > -np.inf else np.arange(values.size)
-    if keep is not None and candidates.size > keep:
-        kept = candidates[np.argpartition(-values[candidates], keep - 1)[:keep]]
-        candidates = candidates[values[candidates] >= values[kept].min()]  # every tie at the cut
-    return candidates[np.argsort(-values[candidates], kind="stable")][:keep]  # ties: lower index first
+def _largest(values: np.ndarray, rows: np.ndarray, keep: int | None, floor: float) -> tuple[np.ndarray, float]:
+    """(indices, floor) of the values above ``floor``, cut to the ``keep`` largest when more than
+    twice as many are left (see :func:`_amortised`). A value equal to the floor cannot enter: these
+    rows follow every row kept at that value, which win the tie."""
+    candidates = np.flatnonzero(values > floor) if floor > -np.inf else np.arange(values.size)
+    kept, floor = _amortised(values[candidates], rows[candidates], keep, floor)
+    return candidates[kept], floor
 
 
-def _floor(partial: InfluencePartial | None, field: str, keep: int | None) -> float:
-    """The smallest value of a full list of ``partial`` (-inf while it is not full)."""
-    values = None if partial is None else getattr(partial, field)
-    return float(values[-1]) if keep is not None and values is not None and values.size >= keep else -np.inf
+def _amortised(values: np.ndarray, rows: np.ndarray, keep: int | None, floor: float) -> tuple[np.ndarray, float]:
+    """Every index while at most 2·keep values are held; beyond, the ``keep`` largest (ties by
+    lower row) and their threshold as the new floor: each value is selected O(1) times on average."""
+    if keep is None or values.size <= 2 * keep:
+        return np.arange(values.size), floor
+    return _select(values, rows, keep)
+
+
+def _select(values: np.ndarray, rows: np.ndarray, keep: int) -> tuple[np.ndarray, float]:
+    """(indices of the ``keep`` largest values, ties by lower row, in no order; the keep-th
+    largest value), in O(n): every value above it, and of those equal to it the lowest rows."""
+    threshold = -np.partition(-values, keep - 1)[keep - 1]
+    above, tied = np.flatnonzero(values > threshold), np.flatnonzero(values == threshold)
+    need = keep - above.size
+    if tied.size > need:
+        tied = tied[np.argpartition(rows[tied], need - 1)[:need]]
+    return np.concatenate([above, tied]), float(threshold)
 
 
 def _smaller(first: int | None, second: int | None) -> int | None:

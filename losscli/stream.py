@@ -15,6 +15,7 @@ and `compare`, local or on Dask, all run this one reducer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -151,7 +152,8 @@ class StreamReducer:
         per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
         seen = self.partial.stats or {}
         stats = {name: GradientStats.of(gradients[name], 0, self.top, row_ids, per_row_loss,
-                                        top_floor=seen[name].top_floor if name in seen else 0.0, ids=batch.ids)
+                                        top_floor=seen[name].top_floor if name in seen else (0.0, math.nan),
+                                        ids=batch.ids)
                  for name in self.gradient_inputs}
         groups = None
         if batch.labels is not None:

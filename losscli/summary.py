@@ -44,15 +44,16 @@ class GradientStats:
     @classmethod
     def of(cls, gradient: np.ndarray, row_offset: int = 0, top: int = DEFAULT_TOP_ROWS,
            row_ids: np.ndarray | None = None, row_losses: np.ndarray | None = None,
-           top_floor: float = 0.0, ids: dict[str, np.ndarray] | None = None) -> GradientStats:
+           top_floor: tuple[float, float] = (0.0, math.nan),
+           ids: dict[str, np.ndarray] | None = None) -> GradientStats:
         """Statistics of ``gradient`` (first axis = rows).
 
         Rows are numbered row_offset + i, or row_ids[i] when given (rows left after dropping
         some); row_losses, when given, are kept beside the top rows as their loss (and break
         ties of norm: MAE's equal gradients list its largest losses). ``ids``: the user's id
         columns, one value per input row (numbered from row_offset). Rows whose norm is below
-        ``top_floor`` (the smallest norm already in a merged top list) cannot enter the top rows
-        and are not ranked: a fast path for streams.
+        ``top_floor`` (the last of a merged top list: see :attr:`top_floor`) cannot enter the top
+        rows and are not ranked: a fast path for streams.
         """
         id_names = tuple(ids or ())
         if gradient.size == 0:
@@ -64,7 +65,7 @@ class GradientStats:
         max_row, within = divmod(flat_max, rows.shape[1])
         position = np.unravel_index(within, gradient.shape[1:]) if gradient.ndim > 1 else ()
         losses = np.full(row_norms.shape, np.nan) if row_losses is None else np.asarray(row_losses, dtype=np.float64)
-        order = _largest(row_norms, top, top_floor, losses)
+        order = _largest(row_norms, top, *top_floor, losses)
 
         def row_id(index):
             return int(row_offset + index if row_ids is None else row_ids[index])
@@ -90,9 +91,13 @@ class GradientStats:
         return self.sums.value
 
     @property
-    def top_floor(self) -> float:
-        """The norm a row must reach to enter a full top list (0 while it is not full)."""
-        return _norm_rank(self.top_rows[-1][1]) if len(self.top_rows) >= self.top else 0.0
+    def top_floor(self) -> tuple[float, float]:
+        """(norm, loss) of the last row of a full top list: a later row enters only with a larger
+        norm, or the same norm and a larger loss ((0, NaN) while the list is not full)."""
+        if len(self.top_rows) < self.top:
+            return 0.0, math.nan
+        _, norm, loss, *_ = self.top_rows[-1]
+        return _norm_rank(norm), loss
 
     def shifted(self, offset: int) -> GradientStats:
         """The same statistics with every row number moved by ``offset`` (a part that follows
@@ -175,28 +180,41 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _largest(values: np.ndarray, count: int, floor: float = 0.0, tiebreak: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the ``count`` largest values >= floor, largest first (NaN level with +inf; ties:
-    larger ``tiebreak``, then lower index), in O(n): a threshold pass and argpartition, then a
+def _largest(values: np.ndarray, count: int, floor: float = 0.0, floor_tiebreak: float = math.nan,
+             tiebreak: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``count`` largest values above ``floor`` (or equal to it with a tiebreak
+    above ``floor_tiebreak``, when that is a number), largest first (NaN level with +inf; ties:
+    larger ``tiebreak``, then lower index), in O(n): a threshold pass and partitions, then a
     sort of the few kept."""
     if count <= 0 or values.size == 0:
         return np.arange(0)
     if np.isnan(values).any():
         values = np.where(np.isnan(values), np.inf, values)
-    candidates = np.flatnonzero(values >= floor) if floor > 0 else np.arange(values.size)
-    second = np.zeros(values.size) if tiebreak is None else np.nan_to_num(-tiebreak, nan=np.inf)
+    if floor <= 0:
+        candidates = np.arange(values.size)
+    elif tiebreak is None or math.isnan(floor_tiebreak):
+        candidates = np.flatnonzero(values >= floor)
+    else:  # MAE's equal norms: only a larger loss can enter
+        candidates = np.flatnonzero((values > floor) | ((values == floor) & (tiebreak > floor_tiebreak)))
     if candidates.size > count:
-        candidates = _cut(candidates, values, second, count)
-    return candidates[np.lexsort((candidates, second[candidates], -values[candidates]))][:count]
+        candidates = _cut(candidates, values, tiebreak, count)
+    second = _second(tiebreak, candidates)
+    return candidates[np.lexsort((candidates, second, -values[candidates]))][:count]
 
 
-def _cut(candidates: np.ndarray, values: np.ndarray, second: np.ndarray, count: int) -> np.ndarray:
+def _second(tiebreak: np.ndarray | None, indices: np.ndarray) -> np.ndarray:
+    """The second sort key of ``indices``: larger tiebreak first, NaN last."""
+    return np.zeros(indices.size) if tiebreak is None else np.nan_to_num(-tiebreak[indices], nan=np.inf)
+
+
+def _cut(candidates: np.ndarray, values: np.ndarray, tiebreak: np.ndarray | None, count: int) -> np.ndarray:
     """The candidates that can be among the ``count`` largest values: those above the count-th
-    largest, and of those equal to it (MAE: all of them) the ones first by ``second``."""
+    largest, and of those equal to it (MAE: all of them) the ones first by the tiebreak."""
     threshold = -np.partition(-values[candidates], count - 1)[count - 1]
     above = candidates[values[candidates] > threshold]
     tied = candidates[values[candidates] == threshold]
     need = count - above.size
     if tied.size > need:
-        tied = tied[second[tied] <= np.partition(second[tied], need - 1)[need - 1]]
+        second = _second(tiebreak, tied)
+        tied = tied[second <= np.partition(second, need - 1)[need - 1]]
     return np.concatenate([above, tied])

@@ -11,7 +11,7 @@ import pytest
 from losscli.compare import compare, route_params
 from losscli.engine import compute
 from losscli.errors import LossCliError, ParameterError
-from losscli.influence import influence, row_contributions, top_count
+from losscli.influence import InfluenceRequest, influence, row_contributions, top_count
 from losscli.registry import get_loss
 
 # The seed's compare_mse_mae: residuals a = pred - target = (0.5, 0.5, 0.5, -96); row 3 is the outlier.
@@ -202,3 +202,24 @@ def test_influence_parts_that_kept_too_few_rows_are_refused():
     merged = first.merge(second)
     with pytest.raises(ValueError, match="kept too few rows"):
         merged.finish(0.1)
+
+
+def test_influence_of_equal_values_streamed_equals_the_whole():
+    """MAE's squared gradients are all equal (ties everywhere): the top rows kept batch by batch,
+    ties by row, give the influence of the whole array."""
+    from losscli.compare import compare_batches
+    from losscli.inputs import Batch
+
+    rng = np.random.default_rng(5)
+    pred, target = rng.normal(size=3000), rng.normal(size=3000)
+    spec = get_loss("mae")
+    request = InfluenceRequest.for_rows(0.01, 3000, 5)
+    batches = [Batch({"pred": pred[start:start + 256], "target": target[start:start + 256]})
+               for start in range(0, 3000, 256)]
+    [streamed] = compare_batches([spec], [{}], batches, request)
+    [whole] = compare_batches([spec], [{}], [Batch({"pred": pred, "target": target})], request)
+    assert streamed.influence == whole.influence
+    # the 30 rows of largest |ŷ - y| hold loss_share of Σ|ŷ - y|; every squared gradient is equal: 30/3000
+    errors = np.abs(pred - target)
+    assert whole.influence.loss_share == pytest.approx(np.sort(errors)[-30:].sum() / errors.sum(), rel=1e-12)
+    assert whole.influence.grad_share == pytest.approx(30 / 3000, rel=1e-12)

@@ -17,8 +17,10 @@ from typer.testing import CliRunner
 import losscli
 from losscli.cli import app
 from losscli.groups import groups_of
+from losscli.inputs import Batch
 from losscli.io import batches
-from losscli.stream import Batch, StreamReducer
+from losscli.registry import get_loss
+from losscli.stream import StreamReducer
 
 REL = 1e-12
 
@@ -183,3 +185,19 @@ def test_cli_group_by_a_column_of_another_file(tmp_path):
     groups = {g["group"]: g["value"] for g in json.loads(result.stdout)["groups"]}
     # rows 1, 3: residuals 0.5, 0.5 -> 0.25; rows 2, 4: 0.5 and -96 -> (0.25 + 9216) / 2
     assert groups == {"A": pytest.approx(0.25), "B": pytest.approx(4608.125)}
+
+
+def test_mae_top_rows_streamed_in_batches_equal_the_whole():
+    """MAE's gradient norms are all equal: later batches enter the top rows only with a larger loss
+    (the streaming fast path), and the top rows equal those of the whole array."""
+    rng = np.random.default_rng(3)
+    pred, target = rng.normal(size=1000), rng.normal(size=1000)
+    spec = get_loss("mae")
+    streamed = StreamReducer(spec, {}, "mean", top=7)
+    for start in range(0, 1000, 64):
+        streamed.add(Batch({"pred": pred[start:start + 64], "target": target[start:start + 64]}))
+    whole = StreamReducer(spec, {}, "mean", top=7)
+    whole.add(Batch({"pred": pred, "target": target}))
+    expected = list(np.argsort(-np.abs(pred - target), kind="stable")[:7])
+    assert [row for row, *_ in streamed.result().gradient.top_rows] == expected
+    assert [row for row, *_ in whole.result().gradient.top_rows] == expected
