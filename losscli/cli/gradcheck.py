@@ -10,7 +10,6 @@ import typer
 
 from .. import checker
 from ..errors import InputError, LossCliError
-from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.gradcheck import print_result, print_summary
 from ..usercode.against import DEFAULT_VALUE_TOL
@@ -151,6 +150,8 @@ def read_inputs(loss_or_names, paths: list[str], cols: list[str] | None):
     """--inputs files (and --col selectors) as named arrays, shaped as a loss takes them (or as
     read, named by a list), and the function that turns an InputError into one line naming the
     file, column and row. The one place gradcheck reads files."""
+    from ..inputs import InputPlan
+
     batch = InputPlan.build(loss_or_names, paths, columns=cols).load()
     return batch.arrays, batch.locate
 
