@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from support import run
 
 from losscli.cli import common
 from losscli.cli.app import app
@@ -26,16 +26,6 @@ from losscli.render.catalogue import example_command
 
 ROOT = Path(__file__).resolve().parents[1]
 LIST_KEYS = {"name", "aliases", "task", "inputs", "output_activation", "formula"}
-
-runner = CliRunner()
-
-
-def run(*args):
-    """Invoke the app; an exception other than the exit itself is a bug (CliRunner hides its traceback)."""
-    result = runner.invoke(app, [str(arg) for arg in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
-
 
 def spec_id(spec) -> str:
     return spec.name

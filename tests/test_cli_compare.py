@@ -8,16 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from support import run
 from typer.testing import CliRunner
 
 from losscli import demos
 from losscli.cli import app
-
-runner = CliRunner()
-
-
-def run(*args):
-    return runner.invoke(app, [str(arg) for arg in args])
 
 
 def assert_usage_error(result, message):

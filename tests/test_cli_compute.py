@@ -19,11 +19,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from support import LOSSCLI, program_env, run_program
-from typer.testing import CliRunner
+from support import LOSSCLI, assert_bad_input, program_env, run, run_program
 
 import losscli
-from losscli.cli.app import app
 from losscli.registry import get_loss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,32 +37,10 @@ MSE_SUM = 9216.75
 GRADIENT_OF_MEAN = [0.25, 0.25, 0.25, -48.0]  # 2(ŷ - y)/n with n = 4
 GRADIENT_OF_SUM = [1.0, 1.0, 1.0, -192.0]  # 2(ŷ - y)
 
-runner = CliRunner()
-
-
-def run(*args, input: str | bytes | None = None):
-    """Invoke the app; an exception other than the exit itself is a bug (CliRunner hides its traceback)."""
-    result = runner.invoke(app, [str(arg) for arg in args], input=input)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
-
-
 def compute_json(*args, input: str | None = None) -> dict:
     result = run("compute", *args, "--format", "json", input=input)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def assert_bad_input(result, *fragments: str) -> str:
-    """Exit 2, nothing on stdout, one 'Error: ...' line on stderr holding every fragment."""
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

@@ -20,10 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support import assert_bad_input, run
 
 import losscli
-from losscli.cli.app import app
 from losscli.errors import LossCliError
 from losscli.history import append_log, read_history, sparkline, trend
 
@@ -35,31 +34,11 @@ EVAL = ROOT / "sample_data" / "eval.parquet"
 HUBER = {1: 23.96875, 2: 47.59375, 4: 94.09375}  # hand-derived in the module docstring
 MAE = 24.375
 
-runner = CliRunner()
-
-
-def run(*args):
-    result = runner.invoke(app, [str(arg) for arg in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
-
-
 def compute_logged(log: Path, *args) -> dict:
     """Run compute with --log and --format json; the report it printed."""
     result = run("compute", *args, "--log", log, "--format", "json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def assert_bad_input(result, *fragments: str) -> str:
-    """Exit 2, nothing on stdout, one 'Error: ...' line holding every fragment."""
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 @pytest.fixture
@@ -112,8 +91,7 @@ def test_the_record_holds_the_inputs_paths_sizes_and_mtimes(huber_log):
 
 def test_stdin_is_logged_without_a_size(tmp_path):
     log = tmp_path / "runs.jsonl"
-    result = runner.invoke(app, ["compute", "mae", "-", str(TARGET), "--log", str(log), "-q"],
-                           input=PRED.read_text())
+    result = run("compute", "mae", "-", TARGET, "--log", log, "-q", input=PRED.read_text())
     assert result.exit_code == 0, result.output
     record = read_history(str(log))[0]
     assert record["value"] == MAE
