@@ -12,10 +12,8 @@ from ..compare import resolve_losses, route_params
 from ..engine import check_reduction
 from ..errors import LossCliError
 from ..inputs import InputPlan
-from ..outputs import OutputSet
-from ..render.common import snake_case
 from ..render.compute import print_reports, report
-from ..stream import StreamReducer, reduce_batches
+from ..stream import StreamReducer
 from .common import (
     DEFAULT_WORKERS,
     EXIT_CHECK_FAILED,
@@ -33,12 +31,12 @@ from .common import (
     check_engine,
     complete_loss,
     error_boundary,
-    parameter_files,
     parse_params,
     stderr,
     stdout,
 )
 from .crosscheck import ConventionOption, ExplainOption, explain_convention
+from .streaming import id_blocks, output_set, run_locally
 
 
 class Reduction(str, Enum):
@@ -143,7 +141,7 @@ def compute(
     _check_usage(reduction, limits, log, baseline, per_sample, gradient, engine, output_format, len(specs))
     plan = InputPlan.build(specs[0], inputs, columns=col, weights=weights, ids=ids or (), group_by=group_by,
                            header=not no_header, target_format=target_format.value if target_format else None)
-    outputs = _outputs(plan, per_sample, gradient, log, param)
+    outputs = output_set(plan, per_sample, gradient, log, param)
     check_engine(engine, scheduler, workers, timeout)
     reducers = [StreamReducer(spec, resolved, reduction.value, nan_policy=nan_policy.value, top=top)
                 for spec, resolved in zip(specs, params, strict=True)]
@@ -155,11 +153,11 @@ def compute(
             results, per_sample_values = [reducer.result() for reducer in reducers], [None] * len(reducers)
             row_ids = {}
         else:
-            results, per_sample_values, row_ids = _reduce_locally(reducers, plan, outputs, per_sample, gradient,
+            results, per_sample_values, row_ids = run_locally(reducers, plan, outputs, per_sample, gradient,
                                                                   quiet)
         sources = {source.name: source.path for source in plan.sources}
         reports = [report(result, sources, _verdict(result, limits, baseline, allow_nonfinite), values, label,
-                          _id_blocks(row_ids)) for result, values in zip(results, per_sample_values, strict=True)]
+                          id_blocks(row_ids)) for result, values in zip(results, per_sample_values, strict=True)]
         explanations = [_explanation(spec, convention, explain, inputs, param, col, weights, no_header,
                                      target_format, data) for spec, data in zip(specs, reports, strict=True)]
         if log is not None:
@@ -231,74 +229,3 @@ def _check_usage(reduction, limits, log, baseline, per_sample, gradient, engine,
         raise LossCliError("--format value with --reduction none prints one loss's per-sample values: give one loss")
     if engine is Engine.dask and (per_sample or gradient or reduction is Reduction.none):
         raise LossCliError("--engine dask gives the reduced value: drop --per-sample, --gradient, --reduction none")
-
-
-def _outputs(plan, per_sample, gradient, log, param) -> OutputSet:
-    """Every file this run writes: never one it reads (inputs, weights, ids, groups, glob and
-    directory members, the file behind stdin, -p data files), committed together or not at all."""
-    return OutputSet({"--per-sample": per_sample, "--gradient": gradient, "--log": log},
-                     reads=[*plan.files(), *plan.read_paths(), *parameter_files(param)])
-
-
-def _reduce_locally(reducers, plan, outputs, per_sample, gradient, quiet):
-    """Stream the inputs through every reducer, writing the --per-sample and --gradient tables:
-    row (1-based), the --id columns, then a block per loss ({loss} or {loss}_1..k;
-    {loss}_grad_{input column}); .npy files hold the values alone, in row order.
-    (results, per-sample values to print or None, per loss, and their id columns)."""
-    kept_values = reducers[0].reduction == "none" and not quiet
-    per_sample_values, kept_ids = [[] for _ in reducers], []
-    names = [reducer.spec.name for reducer in reducers]
-    tables = {role: outputs.table(path) for role, path in (("loss", per_sample), ("grad", gradient)) if path}
-    input_columns, rows = [], [0]
-
-    def on_outputs(batch, batch_outputs):
-        input_columns[:] = [snake_case(column) for column in batch.tables[reducers[0].gradient_input].columns]
-        keys = {"row": np.arange(rows[0] + 1, rows[0] + batch.rows + 1), **_id_blocks(batch.ids)}
-        rows[0] += batch.rows
-        by_loss = list(zip(names, batch_outputs, strict=True))
-        blocks = {"loss": {name: output.per_sample for name, output in by_loss},
-                  "grad": {f"{name}_grad": output.gradient for name, output in by_loss}}
-        for role, table in tables.items():
-            table.append(**({} if table.kind == "npy" else keys), **blocks[role])
-        if kept_values:
-            kept_ids.append(batch.ids)
-            for values, output in zip(per_sample_values, batch_outputs, strict=True):
-                values.append(output.per_sample)
-
-    reduce_batches(_with_progress(plan.batches(), quiet), reducers, on_outputs)
-    results = [reducer.result() for reducer in reducers]
-    if "loss" in tables:
-        tables["loss"].finish()
-    if "grad" in tables:
-        columns = {f"{name}_grad": [f"{name}_grad_{column}" for column in input_columns] for name in names}
-        factors = {f"{name}_grad": result.gradient_factor for name, result in zip(names, results, strict=True)}
-        tables["grad"].finish(factors, {block: given for block, given in columns.items()
-                                        if len(given) == _row_width(tables["grad"].shapes.get(block, ()))})
-    ids = {name: np.concatenate([item[name] for item in kept_ids]) for name in (kept_ids[0] if kept_ids else {})}
-    return results, [np.concatenate(values) if values else None for values in per_sample_values], ids
-
-
-def _id_blocks(ids: dict) -> dict:
-    """The --id columns as output blocks, named in the outputs' scheme."""
-    return {snake_case(name): np.asarray(values) for name, values in ids.items()}
-
-
-def _row_width(shape) -> int:
-    return int(np.prod(shape, dtype=np.int64))
-
-
-def _with_progress(batches, quiet: bool):
-    """Batches, with a transient progress line on stderr for long inputs in a terminal."""
-    if quiet or not stderr.is_terminal:
-        yield from batches
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr.real,
-                  transient=True) as progress:
-        task = progress.add_task("reading", total=None)
-        rows = 0
-        for batch in batches:
-            rows += batch.rows
-            progress.update(task, description=f"{rows:,} rows")
-            yield batch
