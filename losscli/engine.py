@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .reduction import REDUCTIONS, Aggregate, broadcast_weights, weight_exponent
+from .reduction import REDUCTIONS, Aggregate, Factor, broadcast_weights, weight_exponent
 from .registry import get_loss
 from .spec import LossSpec
 from .validation import NAN_POLICIES, as_arrays, bind_shapes, check_domains, check_finite, omit_nonfinite_rows
@@ -155,16 +155,17 @@ def reduced_value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float
     return _transformed(spec, aggregate, reduction)[0]
 
 
-def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str, weight_exponent: int = 0) -> float:
+def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str, weight_exponent: int = 0) -> Factor:
     """What turns the batches' w_i·dl_i/dx into the gradient of the reduced loss:
     1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform; times
     2^weight_exponent when the batches used weights·2^-weight_exponent (see
-    :func:`~losscli.reduction.weight_exponent`), taken without over- or underflow in between."""
-    derivative = _transformed(spec, aggregate, reduction)[1]
+    :func:`~losscli.reduction.weight_exponent`). A :class:`~losscli.reduction.Factor`: it may lie
+    beyond the doubles (rmse at residuals of 1e-311) though the gradients it makes do not."""
+    factor = Factor.of(_transformed(spec, aggregate, reduction)[1]) * Factor(1.0, weight_exponent)
     if reduction == "mean":
-        return aggregate.scaled_total.reciprocal_times(derivative, weight_exponent)
-    with np.errstate(over="ignore"):
-        return float(np.ldexp(derivative, weight_exponent)) if weight_exponent else derivative
+        total = aggregate.scaled_total
+        factor = factor * Factor.of(total.mantissa).reciprocal() * Factor(1.0, -total.exponent)
+    return factor
 
 
 def _transformed(spec: LossSpec, aggregate: Aggregate, reduction: str) -> tuple[float, float]:

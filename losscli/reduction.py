@@ -114,12 +114,23 @@ class ScaledSum:
         with np.errstate(over="ignore"):
             return float(np.ldexp(numerator / denominator, shift))
 
-    def times(self, factor: float) -> ScaledSum:
+    def times(self, factor: float | Factor) -> ScaledSum:
         """The sum times ``factor``, without overflow in between."""
+        if isinstance(factor, Factor):
+            return self.times(factor.mantissa).shifted(factor.exponent)
         if self.exponent == 0 and math.isfinite(product := self.mantissa * factor):
             return ScaledSum(product)
         factor_mantissa, factor_exponent = math.frexp(factor)
         return ScaledSum(self.mantissa * factor_mantissa, self.exponent + factor_exponent)._normal()
+
+    def sqrt_factor(self) -> Factor:
+        """√(the sum) as a :class:`Factor`, exact where the double would be subnormal."""
+        mantissa, exponent = math.frexp(self.mantissa)
+        exponent += self.exponent
+        if exponent % 2:
+            mantissa, exponent = mantissa * 2.0, exponent - 1
+        with np.errstate(invalid="ignore"):
+            return Factor(float(np.sqrt(mantissa)), exponent // 2)
 
     def sqrt(self) -> float:
         """√(the sum) as a double (NaN for a negative sum)."""
@@ -144,6 +155,50 @@ def _top_exponent(mantissas: np.ndarray, exponents: np.ndarray) -> int:
 
 def _all_finite(values: np.ndarray, factors: np.ndarray | None) -> bool:
     return bool(np.all(np.isfinite(values))) and (factors is None or bool(np.all(np.isfinite(factors))))
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A multiplier m·2^e that may lie beyond the doubles: rmse's gradient factor 1/(2·N·RMSE) at
+    residuals of 1e-311 is 2e310, though every gradient it makes is a double. value·factor is one
+    rounding of the exact product wherever that is a double (scaled up before the mantissa, down
+    after it). Floats, NumPy arrays and ScaledSums multiply by it."""
+
+    mantissa: float
+    exponent: int = 0
+
+    __array_ufunc__ = None  # ndarray * factor defers to __rmul__
+
+    @classmethod
+    def of(cls, value: float | Factor) -> Factor:
+        if isinstance(value, Factor):
+            return value
+        mantissa, exponent = math.frexp(value)
+        return cls(mantissa, exponent)
+
+    def __mul__(self, other):
+        if isinstance(other, Factor):
+            mantissa, exponent = math.frexp(self.mantissa * other.mantissa)
+            return Factor(mantissa, exponent + self.exponent + other.exponent)
+        if isinstance(other, ScaledSum):
+            return other.times(self)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if self.exponent > 0:  # up first, keeping a subnormal's digits; x·2^(e-1) overflows only if x·m·2^e does
+                return np.multiply(np.ldexp(other, self.exponent - 1), 2.0 * self.mantissa)
+            return np.ldexp(np.multiply(other, self.mantissa), self.exponent)
+
+    __rmul__ = __mul__
+
+    def __abs__(self) -> Factor:
+        return Factor(abs(self.mantissa), self.exponent)
+
+    def __float__(self) -> float:
+        with np.errstate(over="ignore"):
+            return float(np.ldexp(self.mantissa, self.exponent))
+
+    def reciprocal(self) -> Factor:
+        mantissa, exponent = math.frexp(1.0 / self.mantissa) if self.mantissa else (math.inf, 0)
+        return Factor(mantissa, exponent - self.exponent)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .reduction import ScaledSum
+from .reduction import Factor, ScaledSum
 
 DEFAULT_TOP_ROWS = 5
 
@@ -118,16 +118,15 @@ class GradientStats:
             self.id_names,
         )
 
-    def scaled(self, factor: float) -> GradientStats:
-        """Statistics of factor·g: how a chunk's sum-reduced gradient becomes the mean's."""
+    def scaled(self, factor: float | Factor) -> GradientStats:
+        """Statistics of factor·g: how a chunk's sum-reduced gradient becomes the mean's (the
+        factor may lie beyond the doubles: see :class:`~losscli.reduction.Factor`)."""
+        factor = Factor.of(factor)
         magnitude = abs(factor)
-        square = factor * factor  # one rounding, as Σg²·f², unless f² is beyond a double
-        squares = self.squares.times(square) if 0.0 < square < math.inf or factor == 0.0 else \
-            self.squares.times(factor).times(factor)
-        return GradientStats(squares, self.sums.times(factor), self.count, self.zeros,
-                             self.max_abs * magnitude, self.max_row, self.max_position,
-                             tuple((row, norm * magnitude, *rest) for row, norm, *rest in self.top_rows), self.top,
-                             self.id_names)
+        return GradientStats(self.squares.times(factor * factor), self.sums.times(factor), self.count, self.zeros,
+                             float(self.max_abs * magnitude), self.max_row, self.max_position,
+                             tuple((row, float(norm * magnitude), *rest) for row, norm, *rest in self.top_rows),
+                             self.top, self.id_names)
 
     def as_dict(self) -> dict:
         """The summary as plain data (the ``gradient`` object of the JSON output)."""

@@ -214,10 +214,11 @@ def test_msle_of_a_millionfold_error():
     assert result.value == pytest.approx((6 * math.log(10)) ** 2, rel=1e-15)
 
 
-@pytest.mark.parametrize("scale", [1e160, 1e-170, 1e-300, 1.0])
+@pytest.mark.parametrize("scale", [1e160, 1e-170, 1e-300, 1e-311, 5e-324, 1.0])
 def test_rmse_mean_and_gradient_at_residuals_whose_squares_are_not_doubles(scale):
     """The mean of squares is taken from the residuals (a ScaledSum of r²): RMSE and its gradient
-    r_i·w_i/(Σw·RMSE) match a 50-digit reference where r² over- or underflows."""
+    r_i·w_i/(Σw·RMSE) match a 50-digit reference where r² over- or underflows, and where the
+    residuals are subnormal (the gradient factor 1/(Σw·RMSE) is then beyond the doubles)."""
     mpmath = pytest.importorskip("mpmath")
     mpmath.mp.dps = 50
     residuals = np.array([1.0, -2.0, 3.5]) * scale
@@ -225,7 +226,7 @@ def test_rmse_mean_and_gradient_at_residuals_whose_squares_are_not_doubles(scale
     result = compute("rmse", residuals, np.zeros(3), weights=weights)
     exact = mpmath.sqrt(sum(mpmath.mpf(w) * mpmath.mpf(r) ** 2 for r, w in zip(residuals, weights, strict=True))
                         / mpmath.mpf(weights.sum()))
-    assert result.value == pytest.approx(float(exact), rel=1e-15)
+    assert result.value == pytest.approx(float(exact), rel=1e-15, abs=5e-324)  # a subnormal RMSE: to its last unit
     expected = [float(mpmath.mpf(r) * w / (mpmath.mpf(weights.sum()) * exact)) for r, w in zip(residuals, weights,
                                                                                              strict=True)]
     np.testing.assert_allclose(result.gradients["pred"], expected, rtol=1e-15)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..reduction import Factor
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task, Transform
 from ._numerics import residual_halves
 
@@ -72,11 +73,12 @@ def sqrt_derivative(mean_square):
     return np.where(positive, 0.5 / np.sqrt(np.where(positive, mean_square, 1.0)), 0.0)
 
 
-def sqrt_of_scaled(mean_square) -> tuple[float, float]:
+def sqrt_of_scaled(mean_square):
     """(√v, 1/(2√v)) of a mean square given as a ScaledSum: 1e160 from a mean square of 1e320,
-    which is beyond the doubles; 0 and 0 at v = 0 (as sqrt_derivative)."""
-    root = mean_square.sqrt()
-    return root, (0.5 / root if root > 0 else 0.0)
+    which is beyond the doubles, and a derivative beyond them (a Factor) when √v is subnormal;
+    0 and 0 at v = 0 (as sqrt_derivative)."""
+    root = mean_square.sqrt_factor()
+    return float(root), (root.reciprocal() * Factor(0.5) if root.mantissa > 0 else 0.0)
 
 
 def sqrt_chain(per_sample, gradients, pred, target):
