@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from .compare import route_params
 from .engine import compute
 from .errors import InputError, LossCliError
 from .losses._numerics import sigmoid
 from .registry import LOSSES, get_loss
+from .routing import route_params
 from .spec import Domain, LossSpec, Task
 
 METHODS = ("auto", "irls", "lbfgs")

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .compare import route_params
 from .engine import compute
 from .errors import LossCliError
 from .registry import get_loss
+from .routing import route_params
 from .spec import Domain, LossSpec, Task
 
 DEFAULT_RANGES = {"residual": (-3.0, 3.0), "probability": (0.05, 1.0)}

@@ -18,18 +18,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .engine import evaluate, gradient_factor, reduced_value
 from .errors import InputError
 from .groups import GroupValue, group_aggregates, group_values, merge_groups
-from .influence import Influence, InfluencePartial, InfluenceRequest, row_contributions, row_gradient_squares
 from .inputs import Batch
 from .reduction import Aggregate, weight_exponent
 from .spec import LossSpec
 from .summary import DEFAULT_TOP_ROWS, GradientStats
+
+if TYPE_CHECKING:
+    from .influence import Influence, InfluencePartial, InfluenceRequest
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ class StreamReducer:
                 evaluation.roots).items()}
         spread = None
         if self.influence is not None:
+            from .influence import InfluencePartial, row_contributions, row_gradient_squares  # compare's only
+
             spread = InfluencePartial.of(row_contributions(evaluation.per_sample, evaluation.sample_weights),
                                          row_gradient_squares(gradients, per_row_loss.shape[0]), *self.influence.keep,
                                          row_ids=row_ids, rows=batch.rows,

@@ -8,11 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from losscli.compare import compare, route_params
+from losscli.compare import compare
 from losscli.engine import compute
 from losscli.errors import LossCliError, ParameterError
 from losscli.influence import InfluenceRequest, influence, row_contributions, top_count
 from losscli.registry import get_loss
+from losscli.routing import route_params
 
 # The seed's compare_mse_mae: residuals a = pred - target = (0.5, 0.5, 0.5, -96); row 3 is the outlier.
 PRED = np.array([1.5, 2.5, 3.5, 4.0])

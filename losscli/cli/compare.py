@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..compare import DEFAULT_TOP, resolve_losses, route_params
+from ..compare import DEFAULT_TOP
 from ..compare import compare as compare_losses
 from ..conventions import apply_convention
 from ..errors import LossCliError, UnknownLossError
@@ -15,6 +15,7 @@ from ..influence import DEFAULT_SHOWN_ROWS
 from ..inputs import InputPlan
 from ..registry import get_loss
 from ..render.compare import print_comparison
+from ..routing import resolve_losses, route_params
 from ..spec import LossSpec
 from .common import (
     DEFAULT_WORKERS,

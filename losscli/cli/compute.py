@@ -8,11 +8,11 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..compare import resolve_losses, route_params
 from ..engine import check_reduction
 from ..errors import LossCliError
 from ..inputs import InputPlan
 from ..render.compute import print_reports, report
+from ..routing import resolve_losses, route_params
 from ..stream import StreamReducer
 from .common import (
     DEFAULT_WORKERS,
