@@ -7,6 +7,8 @@ Python API::
     result.value, result.gradients["pred"]
     check = losscli.gradcheck("huber")               # or "my_losses.py:SoftmaxCE", or the object
     check.passed, check.inputs[0].worst              # see losscli.checking
+    plan = losscli.InputPlan.build("mse", ["preds.parquet"], columns={"pred": "yhat", "target": "y"})
+    [item.result.value for item in losscli.compare(["mse", "mae"], plan)]   # streamed, file of any size
 
 The names below load on first use, so that ``losscli --version`` and ``--help`` start without
 importing NumPy.
@@ -21,7 +23,7 @@ _EXPORTS = {
     "compute": "engine", "LossResult": "engine", "gradcheck": "checking", "GradcheckResult": "checker",
     "GradcheckError": "checker",
     "InputError": "errors", "LossCliError": "errors", "ParameterError": "errors", "UnknownLossError": "errors",
-    "Aggregate": "reduction", "LossSpec": "spec",
+    "Aggregate": "reduction", "LossSpec": "spec", "compare": "compare", "InputPlan": "inputs",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -1,4 +1,4 @@
-"""`losscli compute`: a loss value and gradient summary from files, with CI gates."""
+"""`losscli compute`: one or several losses over the same inputs, read once: values, gradient summaries, CI gates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A table of named columns written batch by batch: per-sample losses, gradients (ids later).
+"""A table of named columns written batch by batch: row numbers, ids, per-sample losses, gradients.
 
 Rows arrive in batches of named blocks: a block is an array [rows, ...] of numbers (float64)
 or of text, and every block of a batch has the same rows. A block with one value per row is one
