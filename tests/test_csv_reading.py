@@ -115,6 +115,18 @@ def test_streamed_blocks_count_blank_lines_of_earlier_blocks(tmp_path, tiny_bloc
         list(iter_tables(str(path)))
 
 
+def test_later_blocks_parsed_as_floats_still_name_a_bad_cell(tmp_path, tiny_blocks):
+    """Blocks after the first are parsed with the first block's numeric columns as float64 (no
+    type inference); a hex cell or text there goes back through the inferring parse and is named."""
+    for cell, shown in (("0x1a", "'0x1a'"), ("ten", "'ten'")):
+        rows = [f"{index}.5,{index}" for index in range(40)]
+        rows[33] = f"33.5,{cell}"
+        path = tmp_path / "big.csv"
+        path.write_text("pred,count\n" + "\n".join(rows) + "\n")
+        with pytest.raises(FileError, match=rf"column 'count', row 34 \(line 35\): expected a number, got {shown}"):
+            list(iter_tables(str(path)))
+
+
 @pytest.mark.parametrize("id_cell", [lambda index: "" if index % 7 else "x", lambda index: index % 7],
                          ids=["text ids", "numbers only"])
 def test_streamed_blocks_give_the_rows_and_lines_of_the_whole_file(tmp_path, tiny_blocks, id_cell):
