@@ -142,12 +142,25 @@ def check_run(limits: Sequence[Limit], loss: str, value: float, groups: Mapping[
     return checks
 
 
-def check_names(limits: Sequence[Limit], losses: Sequence[str]) -> None:
-    """Every loss a limit names is among the computed ones."""
+def named(limits: Sequence[Limit], losses: Sequence[str]) -> list[Limit]:
+    """The limits with each loss they name by its canonical name (an alias such as l1 = mae),
+    which must be among the computed ``losses``."""
+    from dataclasses import replace
+
+    from .errors import UnknownLossError
+    from .registry import get_loss
+
+    canonical = []
     for limit in limits:
-        if limit.loss is not None and limit.loss not in losses:
+        try:
+            name = None if limit.loss is None else get_loss(limit.loss).name
+        except UnknownLossError:
+            name = limit.loss
+        if name is not None and name not in losses:
             raise LossCliError(f"{limit.option} {limit.loss}=...: {limit.loss} is not among the losses computed "
                                f"({', '.join(losses)})")
+        canonical.append(replace(limit, loss=name))
+    return canonical
 
 
 def read_baseline(path: str, loss: str, params: Mapping | None = None) -> Baseline:

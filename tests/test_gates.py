@@ -105,6 +105,8 @@ def test_max_decrease_and_baseline_usage_errors(tmp_path):
     assert_bad_input(run("compute", "mse", PRED, TARGET, "--baseline", baseline, "--max-increase", "1"),
                      "no run of mse")
     assert_bad_input(run("compute", "mae", PRED, TARGET, "--fail-above", "huber=1"), "huber is not among the losses")
+    aliased = run("compute", "mae", PRED, TARGET, "--fail-above", "l1=20")  # l1 is mae: 24.375 > 20
+    assert aliased.exit_code == 1 and "mae = 24.375 is above --fail-above 20" in aliased.stderr
     assert_bad_input(run("compute", "mae", PRED, TARGET, "--fail-above", "2%"), "--fail-above expects [LOSS=]a number")
 
 

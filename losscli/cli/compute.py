@@ -199,13 +199,13 @@ def _limits(specs, fail_above, fail_below, max_increase, max_decrease, baseline)
     """The gate options as limits (losscli.gates.Limit), each naming a computed loss or none."""
     if not (fail_above or fail_below or max_increase or max_decrease or baseline):
         return []
-    from ..gates import CHANGES, Limit, check_names
+    from ..gates import CHANGES, Limit, named
 
     limits = [Limit.parse(kind, text) for kind, texts in (("fail_above", fail_above), ("fail_below", fail_below),
                                                           ("max_increase", max_increase),
                                                           ("max_decrease", max_decrease))
               for text in texts or ()]
-    check_names(limits, [spec.name for spec in specs])
+    limits = named(limits, [spec.name for spec in specs])
     if baseline is not None and not any(limit.kind in CHANGES for limit in limits):
         raise LossCliError("--baseline is compared through --max-increase or --max-decrease: give one")
     return limits
