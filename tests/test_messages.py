@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from support import SAMPLES, assert_bad_input, run
+from support import SAMPLES, assert_bad_input, run, run_program
 
 PRED, TARGET, EVAL = SAMPLES / "outliers_pred.csv", SAMPLES / "outliers_target.csv", SAMPLES / "eval.parquet"
 
@@ -92,3 +92,26 @@ def test_a_group_named_like_the_overall_row_is_told_apart(tmp_path, command, lab
     header, *rows = [line.split(",") for line in result.stdout.splitlines()]
     groups = [row[header.index("group")] for row in rows]
     assert groups == [f"'{label}'", "b", "(all)"]
+
+
+# --- usage errors: one line, like every other bad input -----------------------------------------
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (("compute", "mse", "--bogus"), ("No such option: --bogus", "(see losscli compute -h)")),
+    (("compute",), ("Missing argument 'loss'", "(see losscli compute -h)")),
+    (("gradcheck", "focal", "--size", "abc"), ("'--size'", "'abc'", "(see losscli gradcheck -h)")),
+    (("bogus",), ("No such command 'bogus'", "(see losscli -h)")),
+], ids=["unknown-option", "missing-argument", "bad-value", "unknown-command"])
+def test_a_usage_error_is_one_line_naming_the_help_to_read(args, fragments):
+    # Before: Click's four lines (usage, "Try ... -h", a blank line, the error).
+    result = run_program(*args)
+    assert (result.returncode, result.stdout) == (2, "")
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_bare_losscli_still_shows_the_help():
+    result = run_program()
+    assert result.returncode == 2 and result.stderr.startswith("Usage: losscli [OPTIONS] COMMAND")

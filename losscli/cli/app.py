@@ -108,15 +108,37 @@ def main() -> None:
     quietly by SIGPIPE, as the shell expects (exit 141, never 1: 1 means a check failed).
     """
     import signal
+    import sys
 
     from .stopping import Stopped, closed_pipe, die_by, stop_on_signals
 
     stop_on_signals()
+    usage_error = usage_error_class()
     try:
-        app(prog_name="losscli")  # also under python -m losscli: usage lines and shell completion
+        # not standalone, so that a usage error is reported here in one line
+        exit_code = app(prog_name="losscli", standalone_mode=False)  # prog_name: the same under python -m
+    except usage_error as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `losscli`: the help, as Click shows it
+            error.show()
+        else:
+            print(usage_line(error), file=sys.stderr)
+        raise SystemExit(error.exit_code) from None
     except Stopped as stop:
         die_by(stop.signal_number)
     except SystemExit as exit_:
         if closed_pipe(exit_):
             die_by(signal.SIGPIPE)
         raise
+    raise SystemExit(exit_code if isinstance(exit_code, int) else 0)
+
+
+def usage_error_class() -> type[Exception]:
+    """Click's UsageError, whether Typer vendors Click (0.28) or depends on it: BadParameter's base."""
+    return next(base for base in typer.BadParameter.__mro__ if base.__name__ == "UsageError")
+
+
+def usage_line(error) -> str:
+    """Click's usage error in one line: the message, then where the usage is explained."""
+    message = " ".join(error.format_message().split())
+    command = error.ctx.command_path if error.ctx is not None else "losscli"
+    return f"Error: {message} (see {command} -h)"
