@@ -25,6 +25,7 @@ XGBOOST_FLOOR = 1e-16
 LIGHTGBM_FLOOR = float(np.float32(1e-15))  # kEpsilon = 1e-15f in LightGBM's meta.h: a float32 constant
 KERAS_CLIP = Knob("clip", "clips p to [1e-7, 1 - 1e-7] in float32 (1 - 1e-7 rounds to 0.99999988)")
 NO_POS_WEIGHT = Knob("params", "has no pos_weight")
+KERAS_ALPHA = Knob("params", "alpha is ignored unless apply_class_balancing=True (-p class_balancing=true)")
 
 
 def _bce_terms32(prob32, target32):
@@ -112,12 +113,33 @@ def check_hard_labels(arrays, params) -> None:
                          f"row, not {target.shape[-1]} binary problems: give one column", input_name="target")
 
 
+# --- Keras' label smoothing -----------------------------------------------------------------------
+
+KERAS_SMOOTHING = ParamSpec("label_smoothing", 0.0, "Keras' label_smoothing s: targets become y·(1 - s) + 0.5·s",
+                            low=0.0, high=1.0)
+
+
+def keras_smoothed_labels(target, smoothing):
+    """y·(1 - s) + 0.5·s in float32, as Keras' binary losses smooth their targets (s = 0: y as given)."""
+    if not smoothing:
+        return target
+    return float64(float32(target) * np.float32(1.0 - smoothing) + np.float32(0.5 * smoothing))
+
+
+def with_keras_smoothing(function):
+    """A Keras forward or gradient f(first, target, **params) that takes label_smoothing and hands
+    it the smoothed target."""
+    def smoothed(first, target, *, label_smoothing, **params):
+        return function(first, keras_smoothed_labels(target, label_smoothing), **params)
+    return smoothed
+
+
 # --- focal ---------------------------------------------------------------------------------------
 
 BALANCING = ParamSpec("class_balancing", False, "apply alpha (Keras' apply_class_balancing); off by default",
                       kind="bool")
 KERAS_FOCAL_PARAMS = (ParamSpec("alpha", 0.25, "weight of the positive class when class_balancing is on",
-                                low=0.0, high=1.0), GAMMA_PARAM, BALANCING)
+                                low=0.0, high=1.0), GAMMA_PARAM, BALANCING, KERAS_SMOOTHING)
 
 
 def focal_keras(pred, target, *, alpha, gamma, class_balancing):
@@ -194,9 +216,9 @@ OPTAX_LABELS = (InputSpec("scores", (("...",),), Domain.REAL, True, "raw decisio
 SOFT_LABEL_NOTE = Knob("labels", "every label > 0 counts as 1 (a soft label 0.3 is a positive)")
 
 CONVENTIONS = (
-    Convention("keras", "bce", "keras.losses.BinaryCrossentropy()", KERAS_LOSS + (KERAS_CLIP,),
-               bce_keras, bce_keras_gradient, params=(), mean_divisor="count", dtype="float32",
-               gradient_source="autodiff"),
+    Convention("keras", "bce", "keras.losses.BinaryCrossentropy(label_smoothing=s)", KERAS_LOSS + (KERAS_CLIP,),
+               with_keras_smoothing(bce_keras), with_keras_smoothing(bce_keras_gradient), params=(KERAS_SMOOTHING,),
+               mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("sklearn", "bce", "sklearn.metrics.log_loss(labels=[0, 1])", (
         Knob("clip", "clips p to [eps, 1 - eps] with eps = 2.2e-16, the float64 machine epsilon"),),
         defaults={"eps": SKLEARN_EPS}, check=check_hard_labels),
@@ -207,22 +229,23 @@ CONVENTIONS = (
         SOFT_LABEL_NOTE, Knob("clip", "floors p and 1 - p at 1e-15")),
         bce_lightgbm, bce_lightgbm_gradient, params=()),
 
-    Convention("keras", "bce_logits", "keras.losses.BinaryCrossentropy(from_logits=True)",
-               KERAS_LOSS + (NO_POS_WEIGHT,), bce_logits32, bce_logits_gradient, params=(), check=None,
+    Convention("keras", "bce_logits", "keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=s)",
+               KERAS_LOSS + (NO_POS_WEIGHT,), with_keras_smoothing(bce_logits32),
+               with_keras_smoothing(bce_logits_gradient), params=(KERAS_SMOOTHING,), check=None,
                mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("optax", "bce_logits", "optax.losses.sigmoid_binary_cross_entropy(...).mean()",
                OPTAX_MEAN + (NO_POS_WEIGHT,), bce_logits32, bce_logits_gradient, params=(), check=None,
                mean_divisor="count", dtype="float32", gradient_source="autodiff"),
 
-    Convention("keras", "focal", "keras.losses.BinaryFocalCrossentropy()", KERAS_LOSS + (KERAS_CLIP, Knob(
-        "params", "alpha is ignored unless apply_class_balancing=True (-p class_balancing=true)")),
-        focal_keras, focal_keras_gradient, params=KERAS_FOCAL_PARAMS, mean_divisor="count", dtype="float32",
-        gradient_source="autodiff"),
-    Convention("keras", "focal_logits", "keras.losses.BinaryFocalCrossentropy(from_logits=True)", KERAS_LOSS + (
-        KERAS_CLIP, Knob("params", "alpha is ignored unless apply_class_balancing=True (-p class_balancing=true)"),
-        Knob("formula", "applies the sigmoid, then clips the probability like the non-logit loss")),
-        focal_logits_keras, focal_logits_keras_gradient, params=KERAS_FOCAL_PARAMS, mean_divisor="count",
-        dtype="float32", gradient_source="autodiff"),
+    Convention("keras", "focal", "keras.losses.BinaryFocalCrossentropy(label_smoothing=s)", KERAS_LOSS + (
+        KERAS_CLIP, KERAS_ALPHA),
+        with_keras_smoothing(focal_keras), with_keras_smoothing(focal_keras_gradient), params=KERAS_FOCAL_PARAMS,
+        mean_divisor="count", dtype="float32", gradient_source="autodiff"),
+    Convention("keras", "focal_logits", "keras.losses.BinaryFocalCrossentropy(from_logits=True, label_smoothing=s)",
+               KERAS_LOSS + (KERAS_CLIP, KERAS_ALPHA, Knob(
+                   "formula", "applies the sigmoid, then clips the probability like the non-logit loss")),
+               with_keras_smoothing(focal_logits_keras), with_keras_smoothing(focal_logits_keras_gradient),
+               params=KERAS_FOCAL_PARAMS, mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("optax", "focal_logits", "optax.losses.sigmoid_focal_loss(...).mean() (alpha=None)", OPTAX_MEAN + (
         Knob("params", "alpha defaults to None: no class balancing (α < 0 here), torchvision's default is 0.25"),),
         focal_logits_optax, defaults={"alpha": -1.0}, mean_divisor="count", dtype="float32",
