@@ -144,23 +144,32 @@ def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str,
         sample_weights = broadcast_weights(weights, per_sample.shape)
         denominators = spec.denominator(*arrays.values(), **params) if spec.denominator else None
         roots = spec.root(*arrays.values(), **params) if spec.root else None
-        aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor, roots)
+        aggregate = Aggregate.of(per_sample, sample_weights, denominators, spec.mean_divisor, roots, spec.multioutput)
         gradients = spec.gradient(*arrays.values(), **params) if gradient else {}
     return Evaluation(arrays, per_sample, sample_weights, denominators, aggregate, gradients, kept, dict(params),
                       roots)
 
 
 def reduced_value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float:
-    """The loss for "mean" or "sum" from the aggregate of every batch (transform applied)."""
+    """The loss for "mean" or "sum" from the aggregate of every batch (transform applied); with
+    per-column aggregates (multioutput "uniform_average"), the mean of each column's mean."""
+    if reduction == "mean" and aggregate.columns:
+        return float(np.mean([_transformed(spec, column, reduction)[0] for column in aggregate.columns]))
     return _transformed(spec, aggregate, reduction)[0]
 
 
-def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str, weight_exponent: int = 0) -> Factor:
+def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str,
+                    weight_exponent: int = 0) -> Factor | np.ndarray:
     """What turns the batches' w_i·dl_i/dx into the gradient of the reduced loss:
     1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform; times
     2^weight_exponent when the batches used weights·2^-weight_exponent (see
     :func:`~losscli.reduction.weight_exponent`). A :class:`~losscli.reduction.Factor`: it may lie
-    beyond the doubles (rmse at residuals of 1e-311) though the gradients it makes do not."""
+    beyond the doubles (rmse at residuals of 1e-311) though the gradients it makes do not.
+    With per-column aggregates (multioutput "uniform_average") one factor per column, each its
+    column's factor / D, as an array [D] (doubles) that multiplies gradients [N, D]."""
+    if reduction == "mean" and aggregate.columns:
+        return np.array([float(gradient_factor(spec, column, reduction, weight_exponent))
+                         for column in aggregate.columns]) / len(aggregate.columns)
     factor = Factor.of(_transformed(spec, aggregate, reduction)[1]) * Factor(1.0, weight_exponent)
     if reduction == "mean":
         total = aggregate.scaled_total

@@ -46,12 +46,13 @@ def label_text(label) -> str:
 
 def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
                      denominators: np.ndarray | None, labels, divisor: str = "weights",
-                     roots: np.ndarray | None = None) -> dict[str, Aggregate]:
+                     roots: np.ndarray | None = None, multioutput: str = "pooled") -> dict[str, Aggregate]:
     """{label: Aggregate of its rows}, in order of first appearance.
 
     labels: one per row [N], an array or a :class:`~losscli.io.coded.CodedColumn` (as readers
     give them): the sums are ``np.bincount`` over the codes, and only the k distinct values
-    become label text. ``roots``: as in :meth:`Aggregate.of` (rmse), each group's sum taken from them.
+    become label text. ``roots``: as in :meth:`Aggregate.of` (rmse), each group's sum taken from them;
+    ``multioutput``: as there (each group keeps its per-column aggregates).
     """
     from .io.coded import CodedColumn
 
@@ -68,24 +69,25 @@ def group_aggregates(per_sample: np.ndarray, sample_weights: np.ndarray | None,
     aggregates: dict[str, Aggregate] = {}
     for code in np.flatnonzero(counts):  # codes in order of first appearance
         aggregate = _group_aggregate(code, sums, totals, counts, coded.codes, per_sample, sample_weights,
-                                     denominators, divisor, roots)
+                                     denominators, divisor, roots, multioutput)
         label = label_text(coded.values[code])
         aggregates[label] = aggregates[label].merge(aggregate) if label in aggregates else aggregate
     return aggregates
 
 
 def _group_aggregate(index, sums, totals, counts, codes, per_sample, sample_weights, denominators,
-                     divisor, roots=None) -> Aggregate:
+                     divisor, roots=None, multioutput="pooled") -> Aggregate:
     """Group ``index``'s aggregate from the bincount sums; recomputed from its rows (sums that
-    cannot overflow, or taken from the roots) when a sum passed the largest double or roots are given."""
-    if roots is None and np.isfinite(sums[index]) and np.isfinite(totals[index]):
+    cannot overflow, or taken from the roots, or per column) when a sum passed the largest double,
+    roots are given or the columns are averaged."""
+    if roots is None and multioutput == "pooled" and np.isfinite(sums[index]) and np.isfinite(totals[index]):
         return Aggregate(ScaledSum(float(sums[index])), ScaledSum(float(totals[index])), int(counts[index]))
     rows = np.flatnonzero(codes == index)
 
     def part(values):
         return None if values is None else values[rows]
 
-    return Aggregate.of(per_sample[rows], part(sample_weights), part(denominators), divisor, part(roots))
+    return Aggregate.of(per_sample[rows], part(sample_weights), part(denominators), divisor, part(roots), multioutput)
 
 
 def merge_groups(first: dict[str, Aggregate], second: dict[str, Aggregate]) -> dict[str, Aggregate]:
@@ -111,7 +113,7 @@ def groups_of(result: LossResult, labels) -> list[GroupValue]:
     if result.kept_rows is not None and len(labels) == result.kept_rows.shape[0]:
         labels = labels[result.kept_rows]
     aggregates = group_aggregates(result.per_sample, result.sample_weights, result.denominators, labels,
-                                  result.spec.mean_divisor, result.roots)
+                                  result.spec.mean_divisor, result.roots, result.spec.multioutput)
     return group_values(result.spec, result.reduction, aggregates)
 
 

@@ -22,6 +22,11 @@ REDUCTIONS = ("mean", "sum", "none")
 # weights (Keras losses and optax: weights scale the numerator only), or Σ d over the samples
 # whose weight is not zero (tf.compat.v1's SUM_BY_NONZERO_WEIGHTS).
 MEAN_DIVISORS = ("weights", "count", "nonzero_weights")
+# How a mean treats several outputs (per-sample values [N, D]): one mean over every value
+# ("pooled"), or the mean over columns of each column's reduced value ("uniform_average",
+# scikit-learn's multioutput default). They differ only for a transformed mean (rmse: the mean
+# of per-column roots is not the root of the pooled mean).
+MULTIOUTPUTS = ("pooled", "uniform_average")
 
 
 @dataclass(frozen=True)
@@ -208,31 +213,42 @@ class Aggregate:
     weighted_sum = Σ w·l, weight_total = Σ w, count = number of values. Without weights w = 1,
     so weight_total = count. The weighted mean is Σ w·l / Σ w. Both sums are
     :class:`ScaledSum` s: weights of 1e308 give the right mean, not inf/inf or 0.
+    columns: for multioutput "uniform_average", the aggregate of each output column (empty
+    otherwise, and for a single output); they merge column by column.
     """
 
     scaled_sum: ScaledSum = ScaledSum()
     scaled_total: ScaledSum = ScaledSum()
     count: int = 0
+    columns: tuple[Aggregate, ...] = ()
 
     @classmethod
     def of(cls, per_sample: np.ndarray, weights: np.ndarray | None = None,
            denominators: np.ndarray | None = None, divisor: str = "weights",
-           roots: np.ndarray | None = None) -> Aggregate:
+           roots: np.ndarray | None = None, multioutput: str = "pooled") -> Aggregate:
         """Aggregate of per-sample losses; ``weights`` broadcast to their shape.
 
         ``denominators`` d_i are what each sample adds to the mean's denominator when a loss
         defines it (torch's class-weighted mean: d_i = weight[target_i], 0 where ignored), so
         weight_total = Σ w·d; ``divisor`` (one of MEAN_DIVISORS) says how the weights enter it.
         ``roots``: for losses that are squares (ℓ_i = roots_i²), Σ w·ℓ is taken from the roots,
-        exact where the squares over- or underflow.
+        exact where the squares over- or underflow. ``multioutput`` (one of MULTIOUTPUTS):
+        "uniform_average" also keeps one aggregate per column of 2-D per-sample values.
         """
+        if multioutput not in MULTIOUTPUTS:
+            raise ValueError(f"unknown multioutput {multioutput!r} (valid: {', '.join(MULTIOUTPUTS)})")
+        columns = ()
+        if multioutput == "uniform_average" and per_sample.ndim == 2 and per_sample.shape[1] > 1:
+            columns = tuple(cls.of(*(None if part is None else part[:, j]
+                                     for part in (per_sample, weights, denominators)), divisor,
+                                   None if roots is None else roots[:, j]) for j in range(per_sample.shape[1]))
         factors = divisor_factors(weights, divisor)
         if denominators is None:
             total = ScaledSum(float(per_sample.size)) if factors is None else ScaledSum.of(factors)
         else:
             total = ScaledSum.of(denominators, factors)
         weighted = ScaledSum.of(per_sample, weights) if roots is None else ScaledSum.of_squares(roots, weights)
-        return cls(weighted, total, int(per_sample.size))
+        return cls(weighted, total, int(per_sample.size), columns)
 
     @property
     def weighted_sum(self) -> float:
@@ -248,11 +264,16 @@ class Aggregate:
         if exponent == 0:
             return self
         total = self.scaled_total.shifted(exponent) if divisor == "weights" else self.scaled_total
-        return Aggregate(self.scaled_sum.shifted(exponent), total, self.count)
+        return Aggregate(self.scaled_sum.shifted(exponent), total, self.count,
+                         tuple(column.rescaled(exponent, divisor) for column in self.columns))
 
     def merge(self, other: Aggregate) -> Aggregate:
+        if self.columns and other.columns and len(self.columns) != len(other.columns):
+            raise InputError(f"{len(self.columns)} output columns, then {len(other.columns)}")
+        columns = (tuple(mine.merge(theirs) for mine, theirs in zip(self.columns, other.columns, strict=True))
+                   if self.columns and other.columns else self.columns or other.columns)
         return Aggregate(self.scaled_sum + other.scaled_sum, self.scaled_total + other.scaled_total,
-                         self.count + other.count)
+                         self.count + other.count, columns)
 
     def value(self, reduction: str) -> float:
         """The reduced loss: ``mean`` = Σ w·l / Σ w, ``sum`` = Σ w·l."""

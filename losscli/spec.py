@@ -192,6 +192,10 @@ class LossSpec:
     under which iteratively reweighted least squares minimises it (losscli.fit).
     root(*inputs, **params), for a loss whose per-sample values are squares, returns √ℓ_i
     (rmse: |ŷ - y|): sums of ℓ are then taken from the roots, exact where ℓ over- or underflows.
+    multioutput (reduction.MULTIOUTPUTS): how a mean over several output columns is taken: one
+    "pooled" mean, or "uniform_average", the mean of each column's (transformed) mean.
+    whole_input: the per-sample values depend on every row at once (a framework that maps labels by
+    the classes present): evaluated in one batch only.
     """
 
     name: str
@@ -218,6 +222,8 @@ class LossSpec:
     accurate_range: str = ""
     irls: bool = False
     root: Callable[..., np.ndarray] | None = None
+    multioutput: str = "pooled"
+    whole_input: bool = False
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -59,7 +59,7 @@ class StreamResult:
     aggregate: Aggregate
     gradient_input: str
     gradients: dict[str, GradientStats]
-    gradient_factor: float
+    gradient_factor: float | np.ndarray  # one per output column for multioutput "uniform_average"
     total_loss: float
     rows: int
     rows_omitted: int
@@ -69,6 +69,27 @@ class StreamResult:
     @property
     def gradient(self) -> GradientStats:
         return self.gradients[self.gradient_input]
+
+
+@dataclass(frozen=True)
+class HeldGradients:
+    """One batch's gradients w·∂ℓ (in units of weights·2^-weight_exponent), kept to the end when
+    the final factor is one per output column (multioutput "uniform_average": each column's mean
+    scales its own gradients, so the rows of largest gradient are known only once every column's
+    mean is): the statistics are then taken from them, batch by batch, as they would have been."""
+
+    rows: int
+    gradients: Mapping[str, np.ndarray]
+    row_ids: np.ndarray | None
+    losses: np.ndarray
+    ids: Mapping[str, np.ndarray] | None
+    weight_exponent: int
+
+    def stats(self, factor: np.ndarray, weight_exponent: int, top: int) -> dict[str, GradientStats]:
+        scale = factor * float(np.ldexp(1.0, self.weight_exponent - weight_exponent))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return {name: GradientStats.of(gradient * scale, 0, top, self.row_ids, self.losses, ids=self.ids)
+                    for name, gradient in self.gradients.items()}
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,7 @@ class StreamPartial:
     groups: dict[str, Aggregate] | None = None
     influence: InfluencePartial | None = None
     weight_exponent: int = 0
+    held: tuple[HeldGradients, ...] = ()
 
     def aligned(self, exponent: int) -> StreamPartial:
         """The same partial with its weight-linear statistics (gradients w·∂ℓ, influence) in units
@@ -117,7 +139,17 @@ class StreamPartial:
             influence = self.influence.merge(other.influence)
         return StreamPartial(self.aggregate.merge(other.aggregate), stats, self.total_loss + other.total_loss,
                              self.rows + other.rows, self.rows_omitted + other.rows_omitted, groups, influence,
-                             exponent)
+                             exponent, self.held + other.held)
+
+    def held_stats(self, factor: np.ndarray, top: int) -> dict[str, GradientStats]:
+        """The gradient statistics of the held batches, each column times its factor."""
+        merged, offset = None, 0
+        for held in self.held:
+            stats = {name: item.shifted(offset) for name, item in held.stats(factor, self.weight_exponent,
+                                                                             top).items()}
+            merged = stats if merged is None else {name: item.merge(stats[name]) for name, item in merged.items()}
+            offset += held.rows
+        return merged
 
 
 class StreamReducer:
@@ -162,7 +194,7 @@ class StreamReducer:
             labels = batch.labels if kept is None else batch.labels[kept]
             groups = {label: aggregate.rescaled(exponent, divisor) for label, aggregate in group_aggregates(
                 evaluation.per_sample, evaluation.sample_weights, evaluation.denominators, labels, divisor,
-                evaluation.roots).items()}
+                evaluation.roots, self.spec.multioutput).items()}
         spread = None
         if self.influence is not None:
             from .influence import InfluencePartial, row_contributions, row_gradient_squares  # compare's only
@@ -172,14 +204,22 @@ class StreamReducer:
                                          row_ids=row_ids, rows=batch.rows,
                                          floor=self.partial.influence)
         omitted = 0 if kept is None else int(np.count_nonzero(~kept))
+        held = ()
+        if self.spec.multioutput != "pooled" and self.reduction == "mean" and evaluation.aggregate.columns:
+            held = (HeldGradients(batch.rows, {name: gradients[name] for name in self.gradient_inputs}, row_ids,
+                                  per_row_loss, batch.ids, exponent),)
         self.merge(StreamPartial(evaluation.aggregate.rescaled(exponent, divisor), stats, float(np.sum(per_row_loss)),
-                                 batch.rows, omitted, groups, spread, exponent))
+                                 batch.rows, omitted, groups, spread, exponent, held))
         per_sample = evaluation.per_sample_values(self.spec) if self.reduction == "none" else evaluation.per_sample
         return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradients[self.gradient_input], kept))
 
     def merge(self, partial: StreamPartial) -> None:
         """Take in the partial of the rows that follow those seen so far (a batch, or a shard
         reduced elsewhere)."""
+        if self.spec.whole_input and self.partial.rows and partial.rows:
+            raise InputError(f"{self.spec.name} under this convention depends on every row at once (it maps labels "
+                             f"by the classes present), but the input is large enough to be read in batches: "
+                             f"reduce it with losscli.compute on the whole arrays")
         self.partial = self.partial.merge(partial)
 
     def result(self) -> StreamResult:
@@ -196,8 +236,12 @@ class StreamReducer:
         spread = None
         if self.influence is not None:
             spread = partial.influence.finish(self.influence.top, self.influence.shown, partial.weight_exponent)
+        if isinstance(factor, np.ndarray):  # one factor per output column: statistics from the held gradients
+            stats = partial.held_stats(factor, self.top)
+        else:
+            stats = {name: item.scaled(factor) for name, item in partial.stats.items()}
         return StreamResult(self.spec, self.params, self.reduction, value, partial.aggregate, self.gradient_input,
-                            {name: item.scaled(factor) for name, item in partial.stats.items()}, factor,
+                            stats, factor,
                             partial.total_loss, partial.rows, partial.rows_omitted, groups, spread)
 
 

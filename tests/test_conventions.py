@@ -134,6 +134,14 @@ def test_streamed_batches_equal_the_whole_array(convention, rng):
     weights = rng.uniform(0.0, 2.0, 30)
     whole = compute(spec, inputs, weights=weights)
     reducer = StreamReducer(spec, params, "mean")
+    if convention.whole_input:  # the value depends on every row at once: one batch, or an error naming it
+        reducer.add(Batch(inputs, weights))
+        assert reducer.result().value == pytest.approx(whole.value, rel=1e-12)
+        reducer = StreamReducer(spec, params, "mean")
+        reducer.add(Batch({name: array[:7] for name, array in inputs.items()}, weights[:7]))
+        with pytest.raises(InputError, match="every row at once"):
+            reducer.add(Batch({name: array[7:] for name, array in inputs.items()}, weights[7:]))
+        return
     for rows in (slice(0, 7), slice(7, 19), slice(19, 30)):
         reducer.add(Batch({name: array[rows] for name, array in inputs.items()}, weights[rows]))
     assert reducer.result().value == pytest.approx(whole.value, rel=1e-12)

@@ -62,6 +62,17 @@ def residual_columns(rng):
     return {"pred": target + rng.normal(0.0, 1.5, (N, 3)), "target": target}
 
 
+def small_target_columns(rng):
+    target = rng.uniform(-3.0, 3.0, (N, 3)) * np.array([1.0, 10.0, 0.1])
+    return {"pred": target + rng.normal(0.0, 1.0, (N, 3)), "target": target}
+
+
+def above_minus_one_columns(rng):
+    target = np.expm1(rng.normal(0.5, 1.0, (N, 2)))
+    return {"pred": np.expm1(np.log1p(target) + rng.normal(0.0, 0.5, (N, 2)) * np.array([0.2, 2.0])),
+            "target": target}
+
+
 def small_targets(rng):
     """MAPE's interesting region: |y| < 1 and a few targets near 0."""
     target = rng.uniform(-3.0, 3.0, N)
@@ -114,6 +125,16 @@ def signed_scores(rng):
 
 def zero_one_scores(rng):
     return {"scores": rng.normal(0.0, 1.5, N), "target": rng.integers(0, 2, N).astype(np.float64)}
+
+
+def one_class_scores(rng):
+    """scikit-learn's hinge_loss with a single label value reads every label as -1 (§2.20)."""
+    return {"scores": rng.normal(0.5, 1.5, N), "target": np.ones(N)}
+
+
+def minus_one_zero_scores(rng):
+    """Labels -1/0: scikit-learn's LabelBinarizer makes 0 (the larger) +1; losscli reads 0 as -1."""
+    return {"scores": rng.normal(0.0, 1.5, N), "target": rng.integers(-1, 1, N).astype(np.float64)}
 
 
 def class_probabilities(rng):
@@ -212,6 +233,20 @@ def lightgbm_class_probabilities(rng):
     return {"pred": prob / prob.sum(axis=1, keepdims=True), "target": inputs["target"]}
 
 
+def ignored_class_logits(rng):
+    """Class ids with some targets equal to 2, Keras' ignore_class in the cases below."""
+    inputs = class_logits(rng)
+    inputs["target"][:6] = 2.0
+    return inputs
+
+
+def one_hot_target(call, classes=4):
+    """A framework call that takes one-hot rows, given losscli's class ids."""
+    def run(inputs, weights=None):
+        return call({**inputs, "target": np.eye(classes)[inputs["target"].astype(int)]}, weights)
+    return run
+
+
 def softmax_init(prob):
     return log_rows(np.maximum(prob, 1e-300))
 
@@ -244,19 +279,26 @@ CASES = [
          params={"delta": 2.0}),
     Case("rmse", "keras", keras_rmse_metric, residuals),
     Case("rmse", "sklearn", SKLEARN("root_mean_squared_error"), residuals),
+    Case("rmse", "sklearn", SKLEARN("root_mean_squared_error"), residual_columns),
+    Case("rmse", "sklearn", SKLEARN("root_mean_squared_error"), small_target_columns),
     Case("rmse", "xgboost", xgboost_metric("reg:squarederror", "rmse", identity), residuals),
     Case("rmse", "lightgbm", lightgbm_metric("regression", "rmse", identity), residuals),
     Case("msle", "keras", KERAS("MeanSquaredLogarithmicError"), above_minus_one),
     Case("msle", "keras", KERAS("MeanSquaredLogarithmicError"), with_negatives),
     Case("msle", "sklearn", SKLEARN("mean_squared_log_error"), above_minus_one),
+    Case("msle", "sklearn", SKLEARN("mean_squared_log_error"), above_minus_one_columns),
     Case("mape", "keras", KERAS("MeanAbsolutePercentageError"), small_targets),
     Case("mape", "sklearn", SKLEARN("mean_absolute_percentage_error"), small_targets),
+    Case("mape", "sklearn", SKLEARN("mean_absolute_percentage_error"), small_target_columns),
     Case("mape", "xgboost", xgboost_metric("reg:squarederror", "mape", identity), small_targets),
     Case("mape", "lightgbm", lightgbm_metric("regression", "mape", identity), small_targets),
     Case("log_cosh", "keras", KERAS("LogCosh"), residuals),
     Case("log_cosh", "optax", OPTAX("log_cosh"), residuals),
     Case("quantile", "sklearn", SKLEARN("mean_pinball_loss"), residuals),
     Case("quantile", "sklearn", SKLEARN("mean_pinball_loss", alpha=0.9), residuals, params={"alpha": 0.9}),
+    Case("quantile", "sklearn", SKLEARN("mean_pinball_loss", alpha=0.9), residual_columns, params={"alpha": 0.9}),
+    Case("mse", "sklearn", SKLEARN("mean_squared_error"), small_target_columns),
+    Case("mae", "sklearn", SKLEARN("mean_absolute_error"), small_target_columns),
     Case("quantile", "xgboost", xgboost_metric("reg:squarederror", "quantile", identity, quantile_alpha=0.5),
          residuals),
     Case("quantile", "lightgbm", lightgbm_metric("quantile", "quantile", identity), residuals),
@@ -270,24 +312,37 @@ CASES = [
     Case("bce", "keras", KERAS("BinaryCrossentropy"), probabilities),
     Case("bce", "keras", KERAS("BinaryCrossentropy"), extreme_probabilities),
     Case("bce", "keras", KERAS("BinaryCrossentropy"), soft_labels),
+    Case("bce", "keras", KERAS("BinaryCrossentropy", label_smoothing=0.2), extreme_probabilities,
+         params={"label_smoothing": 0.2}),
     Case("bce", "sklearn", SKLEARN("log_loss", labels=[0, 1]), probabilities),
     Case("bce", "sklearn", SKLEARN("log_loss", labels=[0, 1]), extreme_probabilities),
     Case("bce", "xgboost", xgboost_metric("binary:logistic", "logloss", logit), xgboost_probabilities),
     Case("bce", "lightgbm", lightgbm_metric("binary", "binary_logloss", logit), lightgbm_probabilities),
     Case("bce", "lightgbm", lightgbm_metric("cross_entropy", "binary_logloss", logit), lightgbm_soft_labels),
     Case("bce_logits", "keras", KERAS("BinaryCrossentropy", from_logits=True, first="logits"), logits),
+    Case("bce_logits", "keras", KERAS("BinaryCrossentropy", from_logits=True, label_smoothing=0.1, first="logits"),
+         logits, params={"label_smoothing": 0.1}),
     Case("bce_logits", "optax", OPTAX("sigmoid_binary_cross_entropy", first="logits",
                                       argument_order=("logits", "target")), logits),
     Case("focal", "keras", KERAS("BinaryFocalCrossentropy"), probabilities),
     Case("focal", "keras", KERAS("BinaryFocalCrossentropy", apply_class_balancing=True, alpha=0.4, gamma=1.5),
          extreme_probabilities, params={"class_balancing": "true", "alpha": 0.4, "gamma": 1.5}),
+    Case("focal", "keras", KERAS("BinaryFocalCrossentropy", label_smoothing=0.1), extreme_probabilities,
+         params={"label_smoothing": 0.1}),
     Case("focal_logits", "keras", KERAS("BinaryFocalCrossentropy", from_logits=True, first="logits"), logits),
+    Case("focal_logits", "keras", KERAS("BinaryFocalCrossentropy", from_logits=True, label_smoothing=0.3,
+                                        apply_class_balancing=True, alpha=0.6, first="logits"), logits,
+         params={"label_smoothing": 0.3, "class_balancing": "true", "alpha": 0.6}),
     Case("focal_logits", "optax", OPTAX("sigmoid_focal_loss", first="logits", argument_order=("logits", "target")),
          logits),
     Case("focal_logits", "optax", OPTAX("sigmoid_focal_loss", first="logits", argument_order=("logits", "target"),
                                         alpha=0.25, gamma=3.0), logits, params={"alpha": 0.25, "gamma": 3.0}),
     Case("hinge", "keras", KERAS("Hinge", first="scores"), signed_scores),
     Case("hinge", "keras", KERAS("Hinge", first="scores"), zero_one_scores),
+    Case("hinge", "sklearn", SKLEARN("hinge_loss", first="scores"), signed_scores),
+    Case("hinge", "sklearn", SKLEARN("hinge_loss", first="scores"), zero_one_scores),
+    Case("hinge", "sklearn", SKLEARN("hinge_loss", first="scores"), one_class_scores),
+    Case("hinge", "sklearn", SKLEARN("hinge_loss", first="scores"), minus_one_zero_scores),
     Case("squared_hinge", "keras", KERAS("SquaredHinge", first="scores"), zero_one_scores),
     Case("hinge", "optax", OPTAX("hinge_loss", first="scores", argument_order=("scores", "target")), signed_scores),
     Case("hinge", "optax", OPTAX("hinge_loss", first="scores", argument_order=("scores", "target")), zero_one_scores),
@@ -300,6 +355,17 @@ CASES = [
          lightgbm_class_probabilities),
     Case("softmax_cross_entropy", "keras", KERAS("SparseCategoricalCrossentropy", from_logits=True, first="logits",
                                                   sparse=True), class_logits),
+    Case("softmax_cross_entropy", "keras", KERAS("SparseCategoricalCrossentropy", from_logits=True, first="logits",
+                                                  sparse=True, ignore_class=2), ignored_class_logits,
+         params={"ignore_index": 2}),
+    Case("label_smoothing", "keras", KERAS("SparseCategoricalCrossentropy", from_logits=True, first="logits",
+                                           sparse=True, ignore_class=2), ignored_class_logits,
+         params={"ignore_index": 2, "smoothing": 0.0}),
+    Case("softmax_focal", "keras", one_hot_target(KERAS("CategoricalFocalCrossentropy", from_logits=True,
+                                                         first="logits")), class_logits),
+    Case("softmax_focal", "keras", one_hot_target(KERAS("CategoricalFocalCrossentropy", from_logits=True, alpha=0.6,
+                                                         gamma=1.5, first="logits")), class_logits,
+         params={"alpha": 0.6, "gamma": 1.5}),
     Case("softmax_cross_entropy", "optax", OPTAX("softmax_cross_entropy", first="logits",
                                                  argument_order=("logits", "target")), one_hot_logits),
     Case("label_smoothing", "keras", KERAS("CategoricalCrossentropy", from_logits=True, label_smoothing=0.1,
@@ -333,3 +399,68 @@ def test_convention_reports_what_the_framework_reports(case, weighted):
         # a float32 autodiff gradient loses more digits than the value where terms cancel (focal's slope)
         rtol = 1e-4 if convention.dtype == "float32" else 1e-10
         np.testing.assert_allclose(gradient, expected_gradient, rtol=rtol, atol=1e-6 * scale, err_msg=case.id)
+
+
+def central_differences(function, array, step=1e-6):
+    """d function / d array, each element by (f(x + h) - f(x - h)) / 2h with h relative to it."""
+    gradient = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        h = step * max(1.0, abs(array[index]))
+        up, down = array.copy(), array.copy()
+        up[index] += h
+        down[index] -= h
+        gradient[index] = (function(up) - function(down)) / (2 * h)
+    return gradient
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_sklearn_rmse_gradient_is_the_derivative_of_the_mean_of_column_rmses(weighted):
+    """scikit-learn has no gradient: its root_mean_squared_error differentiated numerically, per element."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(21)
+    inputs = small_target_columns(rng)
+    sample_weights = weights(rng, N) if weighted else None
+    result = compute(apply_convention("rmse", "sklearn"), inputs, weights=sample_weights)
+
+    def sklearn_rmse(pred):
+        return sklearn_metrics.root_mean_squared_error(inputs["target"], pred, sample_weight=sample_weights)
+
+    expected = central_differences(sklearn_rmse, inputs["pred"])
+    np.testing.assert_allclose(result.gradients["pred"], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_cli_streamed_multioutput_rmse_is_sklearns(tmp_path, monkeypatch):
+    """`compute rmse --convention sklearn` on 3-column files read in batches of 7 rows, weighted and not."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    import json
+
+    from typer.testing import CliRunner
+
+    from losscli.cli import app
+    from losscli.io import batches
+
+    rng = np.random.default_rng(22)
+    inputs = small_target_columns(rng)
+    sample_weights = rng.uniform(0.5, 2.0, N)
+    for name in ("pred", "target"):
+        np.savetxt(tmp_path / f"{name}.csv", inputs[name], delimiter=",", header="a,b,c", comments="", fmt="%.17g")
+    np.savetxt(tmp_path / "w.csv", sample_weights, header="w", comments="", fmt="%.17g")
+    monkeypatch.setattr(batches, "STREAM_BYTES", 0)
+    monkeypatch.setattr(batches, "DEFAULT_BATCH_ROWS", 7)
+    for given in (None, sample_weights):
+        extra = [] if given is None else ["--weights", str(tmp_path / "w.csv")]
+        result = CliRunner().invoke(app, ["compute", "rmse", str(tmp_path / "pred.csv"), str(tmp_path / "target.csv"),
+                                          "--convention", "sklearn", "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        expected = sklearn_metrics.root_mean_squared_error(inputs["target"], inputs["pred"], sample_weight=given)
+        assert json.loads(result.stdout)["value"] == pytest.approx(expected, rel=1e-14)
+
+
+def test_sklearn_hinge_single_class_matches_the_documented_quirk():
+    """conventions.md §2.20: y = [1, 1, 1] is read as three negatives (1.933 for these scores)."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    scores, target = np.array([0.6, 1.2, 1.0]), np.ones(3)
+    expected = sklearn_metrics.hinge_loss(target, scores)
+    assert expected == pytest.approx(29 / 15, rel=1e-15)
+    assert compute(apply_convention("hinge", "sklearn"), scores, target).value == pytest.approx(expected, rel=1e-15)
+    assert compute("hinge", scores, target).value != pytest.approx(expected)

@@ -100,3 +100,27 @@ def test_bad_input_is_one_line(tmp_path, extreme_bce):
     assert_bad_input(run("crosscheck", "bcee", *extreme_bce), "unknown loss 'bcee'")
     bad = write(tmp_path, "bad.csv", "p\n1.5\n0.9\n0.2\n")
     assert_bad_input(run("crosscheck", "bce", bad, extreme_bce[1]), "bad.csv", "expected probabilities in [0, 1]")
+
+
+def test_multioutput_rmse_explains_the_per_column_average(tmp_path):
+    """scikit-learn averages one RMSE per column: the explanation gives each column's value."""
+    pred = write(tmp_path, "p.csv", "a,b\n1,10\n2,20\n3,30\n")
+    target = write(tmp_path, "t.csv", "a,b\n1,13\n2,16\n4,30\n")
+    entries = {entry["convention"]: entry for entry in crosscheck_json("rmse", pred, target)["conventions"]}
+    column_a, column_b = math.sqrt(1 / 3), math.sqrt(25 / 3)
+    assert entries["sklearn"]["value"] == pytest.approx((column_a + column_b) / 2, rel=1e-15)
+    assert entries["losscli"]["value"] == pytest.approx(math.sqrt(26 / 6), rel=1e-15)
+    lines = entries["sklearn"]["explanation"]
+    assert any("one RMSE per column" in line for line in lines)
+    assert any(f"({column_a:.6g}, {column_b:.6g})" in line and f"{math.sqrt(26 / 6):.6g}" in line for line in lines)
+
+
+@pytest.mark.parametrize(("labels", "said"), [("1\n1\n1\n", "reads all 3 as -1"),
+                                               ("-1\n0\n0\n", "reads 0 (the larger) as +1")])
+def test_sklearn_hinge_explains_its_label_mapping(tmp_path, labels, said):
+    scores = write(tmp_path, "s.csv", "s\n0.6\n1.2\n-1.0\n")
+    target = write(tmp_path, "y.csv", "y\n" + labels)
+    entries = {entry["convention"]: entry for entry in crosscheck_json("hinge", scores, target)["conventions"]}
+    lines = entries["sklearn"]["explanation"]
+    assert any(said in line for line in lines), lines
+    assert any(line.startswith("row ") and "instead of" in line for line in lines), lines

@@ -201,3 +201,52 @@ def test_mae_top_rows_streamed_in_batches_equal_the_whole():
     expected = list(np.argsort(-np.abs(pred - target), kind="stable")[:7])
     assert [row for row, *_ in streamed.result().gradient.top_rows] == expected
     assert [row for row, *_ in whole.result().gradient.top_rows] == expected
+
+
+def per_column_rmse(pred, target, weights=None):
+    """scikit-learn's root_mean_squared_error(multioutput='uniform_average'), written out."""
+    weights = np.ones(pred.shape[0]) if weights is None else weights
+    return float(np.mean(np.sqrt((weights[:, None] * (pred - target) ** 2).sum(axis=0) / weights.sum())))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_per_column_means_stream_like_the_whole(weighted):
+    """multioutput "uniform_average" (scikit-learn's rmse): the mean of each column's RMSE, from
+    per-column aggregates that merge across batches; gradients scaled column by column."""
+    from losscli.conventions import apply_convention
+
+    spec = apply_convention("rmse", "sklearn")
+    rng = np.random.default_rng(12)
+    pred = rng.normal(size=(40, 3)) * np.array([1.0, 10.0, 0.1])
+    target = rng.normal(size=(40, 3))
+    weights = rng.uniform(0.1, 2.0, 40) if weighted else None
+    labels = np.array(["a", "b"] * 20, dtype=object)
+    whole = losscli.compute(spec, pred, target, weights=weights)
+    assert whole.value == pytest.approx(per_column_rmse(pred, target, weights), rel=1e-14)
+    assert whole.value != pytest.approx(losscli.compute("rmse", pred, target, weights=weights).value, rel=1e-3)
+    streamed, gradient = reduce_in_batches(spec, {"pred": pred, "target": target}, {}, "mean", weights, labels)
+    assert streamed.value == pytest.approx(whole.value, rel=REL)
+    np.testing.assert_allclose(gradient, whole.gradients["pred"], rtol=1e-12, atol=1e-15)
+    norms = np.sqrt((whole.gradients["pred"] ** 2).sum(axis=1))
+    assert [row for row, *_ in streamed.gradient.top_rows] == list(np.argsort(-norms, kind="stable")[:3])
+    assert streamed.gradient.as_dict()["l2_norm"] == pytest.approx(float(np.sqrt(np.sum(norms**2))), rel=1e-12)
+    for group in streamed.groups:
+        mask = labels == group.label
+        assert group.value == pytest.approx(
+            per_column_rmse(pred[mask], target[mask], None if weights is None else weights[mask]), rel=1e-13)
+
+
+def test_cli_streams_per_column_rmse(tmp_path, monkeypatch):
+    rng = np.random.default_rng(13)
+    pred, target = rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) * np.array([1.0, 4.0])
+    weights = rng.uniform(0.5, 2.0, 50)
+    for name, values in (("pred", pred), ("target", target)):
+        np.savetxt(tmp_path / f"{name}.csv", values, delimiter=",", header="a,b", comments="", fmt="%.17g")
+    np.savetxt(tmp_path / "w.csv", weights, header="w", comments="", fmt="%.17g")
+    args = ["compute", "rmse", tmp_path / "pred.csv", tmp_path / "target.csv", "--convention", "sklearn",
+            "--weights", tmp_path / "w.csv", "--gradient", tmp_path / "grad.npy", "--format", "json"]
+    result = streamed(monkeypatch, *args)
+    assert result.exit_code == 0, result.output
+    whole = losscli.compute(losscli.conventions.apply_convention("rmse", "sklearn"), pred, target, weights=weights)
+    assert json.loads(result.stdout)["value"] == pytest.approx(per_column_rmse(pred, target, weights), rel=1e-14)
+    np.testing.assert_allclose(np.load(tmp_path / "grad.npy"), whole.gradients["pred"], rtol=1e-12)

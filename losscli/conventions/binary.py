@@ -25,6 +25,7 @@ XGBOOST_FLOOR = 1e-16
 LIGHTGBM_FLOOR = float(np.float32(1e-15))  # kEpsilon = 1e-15f in LightGBM's meta.h: a float32 constant
 KERAS_CLIP = Knob("clip", "clips p to [1e-7, 1 - 1e-7] in float32 (1 - 1e-7 rounds to 0.99999988)")
 NO_POS_WEIGHT = Knob("params", "has no pos_weight")
+KERAS_ALPHA = Knob("params", "alpha is ignored unless apply_class_balancing=True (-p class_balancing=true)")
 
 
 def _bce_terms32(prob32, target32):
@@ -112,12 +113,33 @@ def check_hard_labels(arrays, params) -> None:
                          f"row, not {target.shape[-1]} binary problems: give one column", input_name="target")
 
 
+# --- Keras' label smoothing -----------------------------------------------------------------------
+
+KERAS_SMOOTHING = ParamSpec("label_smoothing", 0.0, "Keras' label_smoothing s: targets become y·(1 - s) + 0.5·s",
+                            low=0.0, high=1.0)
+
+
+def keras_smoothed_labels(target, smoothing):
+    """y·(1 - s) + 0.5·s in float32, as Keras' binary losses smooth their targets (s = 0: y as given)."""
+    if not smoothing:
+        return target
+    return float64(float32(target) * np.float32(1.0 - smoothing) + np.float32(0.5 * smoothing))
+
+
+def with_keras_smoothing(function):
+    """A Keras forward or gradient f(first, target, **params) that takes label_smoothing and hands
+    it the smoothed target."""
+    def smoothed(first, target, *, label_smoothing, **params):
+        return function(first, keras_smoothed_labels(target, label_smoothing), **params)
+    return smoothed
+
+
 # --- focal ---------------------------------------------------------------------------------------
 
 BALANCING = ParamSpec("class_balancing", False, "apply alpha (Keras' apply_class_balancing); off by default",
                       kind="bool")
 KERAS_FOCAL_PARAMS = (ParamSpec("alpha", 0.25, "weight of the positive class when class_balancing is on",
-                                low=0.0, high=1.0), GAMMA_PARAM, BALANCING)
+                                low=0.0, high=1.0), GAMMA_PARAM, BALANCING, KERAS_SMOOTHING)
 
 
 def focal_keras(pred, target, *, alpha, gamma, class_balancing):
@@ -189,14 +211,59 @@ def check_not_mixed(arrays, params) -> None:
                          input_name="target")
 
 
+def sklearn_signs(target):
+    """scikit-learn's LabelBinarizer(neg_label=-1) on the labels given: of two label values the
+    larger is +1, the other -1; a single label value makes every label -1."""
+    classes = np.unique(target)
+    return np.where((classes.size > 1) & (target == classes[-1]), 1.0, -1.0)
+
+
+def hinge_sklearn(scores, target):
+    """scikit-learn's binary hinge_loss: max(0, 1 - s·x), s from :func:`sklearn_signs`."""
+    return np.maximum(0.0, 1.0 - sklearn_signs(target) * scores)
+
+
+def hinge_sklearn_gradient(scores, target):
+    signs = sklearn_signs(target)
+    return {"scores": np.where(signs * scores < 1.0, -signs, 0.0)}
+
+
+def check_sklearn_binary(arrays, params) -> None:
+    """scikit-learn's binary hinge_loss: one score per row, at most two label values."""
+    scores, classes = arrays["scores"], np.unique(arrays["target"])
+    if scores.ndim > 1 and scores.shape[1] > 1:
+        raise InputError(f"scikit-learn's binary hinge_loss takes one score per row, got {scores.shape[1]} columns",
+                         input_name="scores")
+    if classes.size > 2:
+        raise InputError(f"scikit-learn's hinge_loss reads {classes.size} label values "
+                         f"({', '.join(f'{value:g}' for value in classes)}) as {classes.size} classes, which need "
+                         f"one score column per class: give two label values", input_name="target")
+
+
+def sklearn_label_lines(arrays) -> list[str]:
+    """The label mapping scikit-learn applies to these labels, in numbers."""
+    target = np.asarray(arrays["target"])
+    classes = np.unique(target)
+    if classes.size == 1:
+        return [f"every label is {classes[0]:g}: a single class, so scikit-learn reads all {target.size} as -1"]
+    if classes.size == 2 and classes[-1] != 1:
+        return [f"labels {classes[0]:g}/{classes[-1]:g}: scikit-learn reads {classes[-1]:g} (the larger) as +1"]
+    return []
+
+
+SKLEARN_HINGE = (Knob("labels", "maps labels with LabelBinarizer(neg_label=-1): of the two label values present "
+                                "the larger is +1 (labels -1/0 read 0 as +1)"),
+                 Knob("single class", "if every label has the same value, all become -1 (y = [1, 1, 1] are read as "
+                                      "three negatives)"))
+
 OPTAX_LABELS = (InputSpec("scores", (("...",),), Domain.REAL, True, "raw decision scores"),
                 InputSpec("target", (("...",),), Domain.REAL, False, "labels +1 / -1, used as given (0 stays 0)"))
 SOFT_LABEL_NOTE = Knob("labels", "every label > 0 counts as 1 (a soft label 0.3 is a positive)")
 
 CONVENTIONS = (
-    Convention("keras", "bce", "keras.losses.BinaryCrossentropy()", KERAS_LOSS + (KERAS_CLIP,),
-               bce_keras, bce_keras_gradient, params=(), mean_divisor="count", dtype="float32",
-               gradient_source="autodiff"),
+    Convention("keras", "bce", "keras.losses.BinaryCrossentropy(label_smoothing=s)", KERAS_LOSS + (KERAS_CLIP,),
+               with_keras_smoothing(bce_keras), with_keras_smoothing(bce_keras_gradient), params=(KERAS_SMOOTHING,),
+               mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("sklearn", "bce", "sklearn.metrics.log_loss(labels=[0, 1])", (
         Knob("clip", "clips p to [eps, 1 - eps] with eps = 2.2e-16, the float64 machine epsilon"),),
         defaults={"eps": SKLEARN_EPS}, check=check_hard_labels),
@@ -207,22 +274,23 @@ CONVENTIONS = (
         SOFT_LABEL_NOTE, Knob("clip", "floors p and 1 - p at 1e-15")),
         bce_lightgbm, bce_lightgbm_gradient, params=()),
 
-    Convention("keras", "bce_logits", "keras.losses.BinaryCrossentropy(from_logits=True)",
-               KERAS_LOSS + (NO_POS_WEIGHT,), bce_logits32, bce_logits_gradient, params=(), check=None,
+    Convention("keras", "bce_logits", "keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=s)",
+               KERAS_LOSS + (NO_POS_WEIGHT,), with_keras_smoothing(bce_logits32),
+               with_keras_smoothing(bce_logits_gradient), params=(KERAS_SMOOTHING,), check=None,
                mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("optax", "bce_logits", "optax.losses.sigmoid_binary_cross_entropy(...).mean()",
                OPTAX_MEAN + (NO_POS_WEIGHT,), bce_logits32, bce_logits_gradient, params=(), check=None,
                mean_divisor="count", dtype="float32", gradient_source="autodiff"),
 
-    Convention("keras", "focal", "keras.losses.BinaryFocalCrossentropy()", KERAS_LOSS + (KERAS_CLIP, Knob(
-        "params", "alpha is ignored unless apply_class_balancing=True (-p class_balancing=true)")),
-        focal_keras, focal_keras_gradient, params=KERAS_FOCAL_PARAMS, mean_divisor="count", dtype="float32",
-        gradient_source="autodiff"),
-    Convention("keras", "focal_logits", "keras.losses.BinaryFocalCrossentropy(from_logits=True)", KERAS_LOSS + (
-        KERAS_CLIP, Knob("params", "alpha is ignored unless apply_class_balancing=True (-p class_balancing=true)"),
-        Knob("formula", "applies the sigmoid, then clips the probability like the non-logit loss")),
-        focal_logits_keras, focal_logits_keras_gradient, params=KERAS_FOCAL_PARAMS, mean_divisor="count",
-        dtype="float32", gradient_source="autodiff"),
+    Convention("keras", "focal", "keras.losses.BinaryFocalCrossentropy(label_smoothing=s)", KERAS_LOSS + (
+        KERAS_CLIP, KERAS_ALPHA),
+        with_keras_smoothing(focal_keras), with_keras_smoothing(focal_keras_gradient), params=KERAS_FOCAL_PARAMS,
+        mean_divisor="count", dtype="float32", gradient_source="autodiff"),
+    Convention("keras", "focal_logits", "keras.losses.BinaryFocalCrossentropy(from_logits=True, label_smoothing=s)",
+               KERAS_LOSS + (KERAS_CLIP, KERAS_ALPHA, Knob(
+                   "formula", "applies the sigmoid, then clips the probability like the non-logit loss")),
+               with_keras_smoothing(focal_logits_keras), with_keras_smoothing(focal_logits_keras_gradient),
+               params=KERAS_FOCAL_PARAMS, mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("optax", "focal_logits", "optax.losses.sigmoid_focal_loss(...).mean() (alpha=None)", OPTAX_MEAN + (
         Knob("params", "alpha defaults to None: no class balancing (α < 0 here), torchvision's default is 0.25"),),
         focal_logits_optax, defaults={"alpha": -1.0}, mean_divisor="count", dtype="float32",
@@ -232,6 +300,9 @@ CONVENTIONS = (
                mean_divisor="count", dtype="float32", gradient_source="autodiff"),
     Convention("keras", "squared_hinge", "keras.losses.SquaredHinge()", KERAS_LOSS, hinge32(margin.squared_hinge),
                check=check_not_mixed, mean_divisor="count", dtype="float32", gradient_source="autodiff"),
+    Convention("sklearn", "hinge", "sklearn.metrics.hinge_loss (binary: one score per row)", SKLEARN_HINGE,
+               hinge_sklearn, hinge_sklearn_gradient, check=check_sklearn_binary, whole_input=True,
+               explain_inputs=sklearn_label_lines),
     Convention("optax", "hinge", "optax.losses.hinge_loss(...).mean()", OPTAX_MEAN + (
         Knob("labels", "takes labels as ±1 and does not read 0 as -1: a 0 label costs max(0, 1 - 0·x) = 1"),),
         hinge_optax, hinge_optax_gradient, inputs=OPTAX_LABELS, mean_divisor="count", dtype="float32",

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses._numerics import is_class_ids, pick_class
-from ..losses.categorical import cross_entropy_gradient, softmax_cross_entropy_gradient
+from ..errors import InputError
+from ..losses._numerics import is_class_ids, pick_class, softmax, softmax_times_total_minus
+from ..losses.categorical import cross_entropy_gradient
 from ..losses.classification import EPS_PARAM
 from ..losses.embedding import euclidean_distance
+from ..losses.focal import softmax_focal_gradient
 from ..spec import Domain, InputSpec
 from .binary import LIGHTGBM_FLOOR, SKLEARN_EPS, XGBOOST_FLOOR, log_floored_float32_constant
 from .record import KERAS_EPSILON, Convention, Knob, float32, float64
@@ -77,18 +79,69 @@ def class_floor(floor, float32_inputs):
     return forward, gradient
 
 
-def softmax_ce32(logits, target, *, smoothing):
-    """-Σ y'·log_softmax(z) in float32, y' = (1 - s)·y + s/C (Keras from_logits, optax)."""
-    rows = one_hot_rows(logits, target)
-    rows = (1.0 - smoothing) * rows + smoothing / logits.shape[-1]
+def smoothed_rows(scores, target, *, smoothing=0.0, ignore_index=None):
+    """Targets as rows y' = (1 - s)·y + s/C; a class id equal to ignore_index (Keras' ignore_class)
+    gives a row of zeros: loss 0, gradient 0."""
+    if ignore_index is None or not is_class_ids(scores, target):
+        rows = one_hot_rows(scores, target)
+        return (1.0 - smoothing) * rows + smoothing / scores.shape[-1]
+    kept = target != ignore_index
+    rows = smoothed_rows(scores, np.where(kept, target, 0), smoothing=smoothing)
+    return rows * kept[..., None]
+
+
+def _log_softmax32(logits):
     logits32 = float32(logits)
     shifted = logits32 - np.max(logits32, axis=-1, keepdims=True)
-    log_prob = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-    return float64(-np.sum(float32(rows) * log_prob, axis=-1))
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-def softmax_ce_gradient(logits, target, *, smoothing):
-    return softmax_cross_entropy_gradient(logits, one_hot_rows(logits, target), smoothing=smoothing)
+def softmax_ce32(logits, target, *, smoothing, ignore_index=None):
+    """-Σ y'·log_softmax(z) in float32, y' = (1 - s)·y + s/C (Keras from_logits, optax)."""
+    rows = smoothed_rows(logits, target, smoothing=smoothing, ignore_index=ignore_index)
+    return float64(-np.sum(float32(rows) * _log_softmax32(logits), axis=-1))
+
+
+def softmax_ce_gradient(logits, target, *, smoothing, ignore_index=None):
+    rows = smoothed_rows(logits, target, smoothing=smoothing, ignore_index=ignore_index)
+    return {"logits": softmax_times_total_minus(logits, rows)}
+
+
+def kept_targets(scores, target, *, ignore_index, **_):
+    """What each row adds to the mean's denominator under Keras' ignore_class: 0 where masked, else 1."""
+    if not is_class_ids(scores, target):
+        return np.ones(scores.shape[:-1])
+    return (target != ignore_index).astype(np.float64)
+
+
+def check_keras_ignore_class(arrays, params) -> None:
+    """Keras' SparseCategoricalCrossentropy has ignore_class but no label smoothing, and its
+    CategoricalCrossentropy the reverse: no Keras loss does both."""
+    scores, target = arrays.values()
+    if params.get("smoothing") and is_class_ids(scores, target) and np.any(target == params["ignore_index"]):
+        raise InputError(f"Keras has no loss with both label smoothing and ignore_class: targets equal "
+                         f"ignore_index {params['ignore_index']} with smoothing {params['smoothing']:g}",
+                         input_name="target")
+
+
+def softmax_focal_keras(logits, target, *, alpha, gamma):
+    """Keras' categorical_focal_crossentropy(from_logits=True) per row, in float32: p = softmax(z),
+    q = clip(p/Σp, ε, 1 - ε), Σ_c (1 - q_c)^γ·α_c·(-y_c·log q_c) with y one-hot; α one value or one per class."""
+    log_prob = _log_softmax32(logits)
+    prob = np.exp(log_prob)
+    epsilon = np.float32(KERAS_EPSILON)
+    normalised = np.clip(prob / np.sum(prob, axis=-1, keepdims=True), epsilon, 1 - epsilon)
+    weighting = (1 - normalised) ** np.float32(gamma) * float32(alpha)
+    return float64(np.sum(weighting * (-float32(one_hot_rows(logits, target)) * np.log(normalised)), axis=-1))
+
+
+def softmax_focal_keras_gradient(logits, target, *, alpha, gamma):
+    """The registered gradient (α_y·(1-p_t)^γ·[...]·(softmax(z) - onehot(y))), 0 where Keras' clip
+    holds p_t at 1e-7 or 1 - 1e-7."""
+    p_t = pick_class(softmax(logits), target)
+    inside = (p_t >= KERAS_EPSILON) & (p_t <= 1.0 - KERAS_EPSILON)
+    gradient = softmax_focal_gradient(logits, target, alpha=alpha, gamma=gamma)["logits"]
+    return {"logits": gradient * inside[:, None]}
 
 
 def kl_keras(pred, target):
@@ -138,24 +191,35 @@ XGBOOST_CE = class_floor(XGBOOST_FLOOR, True)
 LIGHTGBM_CE = class_floor(LIGHTGBM_FLOOR, False)
 OPTAX_CE = "optax.losses.softmax_cross_entropy (class ids: _with_integer_labels; smoothing: smooth_labels)"
 KERAS_CE = "keras.losses.CategoricalCrossentropy (class ids: SparseCategoricalCrossentropy)"
+KERAS_LOGIT_CE = ("keras.losses.CategoricalCrossentropy(from_logits=True) (class ids: "
+                  "SparseCategoricalCrossentropy(from_logits=True, ignore_class=ignore_index))")
 LOGIT_PARAMS = dict(inputs=(InputSpec("logits", (("N", "C"),), Domain.REAL, True, "raw class scores"),
                             UNNORMALISED[1]),
                     check=None, denominator=None)
 
 
-def _smoothing_only(spec_params):
-    return tuple(param for param in spec_params if param.name == "smoothing")
+def _registered(spec_params, *names):
+    return tuple(param for param in spec_params if param.name in names)
 
 
-def logit_conventions(loss: str, smoothing_params) -> tuple[Convention, ...]:
-    """Keras and optax records for a softmax cross-entropy loss (with its smoothing parameter)."""
-    params = _smoothing_only(smoothing_params)
+KERAS_IGNORE_CLASS = Knob("ignore", "ignore_index is Keras' ignore_class: those targets cost 0 and the mean divides by "
+                                    "the number of the other targets, weighted or not (torch: by Σ w[y] over them)")
+KERAS_NO_CLASS_WEIGHTS = Knob("params", "has no class weights (Keras turns class_weight into sample weights: give "
+                                        "them as --weights, divided by N)")
+
+
+def logit_conventions(loss: str, registered_params) -> tuple[Convention, ...]:
+    """Keras and optax records for a softmax cross-entropy loss (with its smoothing parameter;
+    Keras also with ignore_index, its ignore_class)."""
     return (
-        Convention("keras", loss, KERAS_CE.replace("Crossentropy", "Crossentropy(from_logits=True)"), KERAS_LOSS + (
-            NO_CLASS_WEIGHTS,), softmax_ce32, softmax_ce_gradient, params=params, mean_divisor="count",
-            dtype="float32", gradient_source="autodiff", **LOGIT_PARAMS),
+        Convention("keras", loss, KERAS_LOGIT_CE, KERAS_LOSS + (
+            KERAS_NO_CLASS_WEIGHTS, KERAS_IGNORE_CLASS), softmax_ce32, softmax_ce_gradient,
+            params=_registered(registered_params, "smoothing", "ignore_index"), mean_divisor="count",
+            dtype="float32", gradient_source="autodiff",
+            **{**LOGIT_PARAMS, "check": check_keras_ignore_class, "denominator": kept_targets}),
         Convention("optax", loss, OPTAX_CE, OPTAX_MEAN + (NO_CLASS_WEIGHTS,), softmax_ce32, softmax_ce_gradient,
-                   params=params, mean_divisor="count", dtype="float32", gradient_source="autodiff", **LOGIT_PARAMS),
+                   params=_registered(registered_params, "smoothing"), mean_divisor="count", dtype="float32",
+                   gradient_source="autodiff", **LOGIT_PARAMS),
     )
 
 
@@ -184,6 +248,15 @@ CONVENTIONS = (
 
     *logit_conventions("softmax_cross_entropy", _registered_params("softmax_cross_entropy")),
     *logit_conventions("label_smoothing", _registered_params("label_smoothing")),
+
+    Convention("keras", "softmax_focal", "keras.losses.CategoricalFocalCrossentropy(from_logits=True) on one-hot "
+               "targets", KERAS_LOSS + (
+        Knob("params", "alpha defaults to 0.25 (losscli: 1) and multiplies every class's term; a list gives one "
+                       "per class"),
+        Knob("clip", "clips the softmax probabilities to [1e-7, 1 - 1e-7] in float32: a true class below 1e-7 "
+                     "costs at most α·16.12, one above 1 - 1e-7 still α·(1.19e-7)^γ·15.94")),
+        softmax_focal_keras, softmax_focal_keras_gradient, defaults={"alpha": (0.25,)}, mean_divisor="count",
+        dtype="float32", gradient_source="autodiff"),
 
     Convention("keras", "kl_div", "keras.losses.KLDivergence()", KERAS_LOSS + (
         Knob("input", "takes the predicted probabilities Q, not log Q"),

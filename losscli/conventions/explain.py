@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import LossResult, compute
+from ..engine import LossResult, compute, reduced_value
 from ..errors import LossCliError
 from ..registry import get_loss
 from ..spec import LossSpec
@@ -84,7 +84,7 @@ def _evaluate(spec, convention: Convention, arrays, params, weights, baseline) -
     except LossCliError as error:
         return ConventionValue(convention.framework, convention.api, False, error=str(error),
                                explanation=[f"{convention.framework} does not accept these inputs: {error}"])
-    lines = explain(convention, result, baseline)
+    lines = explain(convention, result, baseline, inputs)
     if dropped:
         lines.append(f"{convention.framework} has no parameter {', '.join(dropped)}: not applied")
     return ConventionValue(convention.framework, convention.api, False, result.value, result, explanation=lines)
@@ -99,13 +99,18 @@ def adapt_inputs(convention: Convention, spec: LossSpec, derived: LossSpec, arra
     return dict(zip(derived.input_names, values, strict=True))
 
 
-def explain(convention: Convention, result: LossResult, baseline: LossResult) -> list[str]:
-    """Why ``result`` differs from ``baseline``: the knobs in words, then the numbers behind them."""
+def explain(convention: Convention, result: LossResult, baseline: LossResult,
+            inputs: Mapping[str, np.ndarray] | None = None) -> list[str]:
+    """Why ``result`` differs from ``baseline``: the knobs in words, then the numbers behind them
+    (with the convention's ``inputs``, also what it does with these particular ones)."""
     if result.value == baseline.value:
         return ["same value as the default"]
     lines = [knob.text for knob in convention.knobs]
+    if inputs is not None and convention.explain_inputs is not None:
+        lines += convention.explain_inputs(inputs)
     lines += _param_lines(result.params, baseline.params)
     lines += _divisor_lines(convention, result, baseline)
+    lines += _column_lines(convention, result, baseline)
     lines += _row_lines(convention, result, baseline)
     return lines
 
@@ -130,6 +135,16 @@ def _divisor_lines(convention, result, baseline) -> list[str]:
         return []
     return [f"{convention.framework} divides by {divisor_name(result)} = {_fmt(total)} instead of "
             f"{divisor_name(baseline)} = {_fmt(default_total)}"]
+
+
+def _column_lines(convention, result, baseline) -> list[str]:
+    """For a mean of per-column means (multioutput "uniform_average"): each column's value."""
+    columns = result.aggregate.columns
+    if result.reduction != "mean" or not columns:
+        return []
+    values = ", ".join(_fmt(reduced_value(result.spec, column, "mean")) for column in columns)
+    return [f"{convention.framework} averages the {len(columns)} columns' values ({values}) = {_fmt(result.value)}; "
+            f"the default takes one mean over all {baseline.aggregate.count} values = {_fmt(baseline.value)}"]
 
 
 def _row_lines(convention, result, baseline) -> list[str]:

@@ -39,11 +39,15 @@ class Convention:
     forward/gradient replace the spec's (same calling convention: inputs positional, params as
     keywords); KEEP keeps the registered ones. params replaces the parameter list (a framework
     may lack one of ours, e.g. Keras' fixed clip constant); defaults changes parameter defaults.
-    mean_divisor is a reduction.MEAN_DIVISORS rule. knobs explain every difference in words.
+    mean_divisor is a reduction.MEAN_DIVISORS rule; multioutput a reduction.MULTIOUTPUTS rule (how a
+    mean over several output columns is taken). knobs explain every difference in words.
     gradient_source says where the gradient comes from ("autodiff" when the framework
     differentiates this loss, else "formula": the derivative of the value it reports).
     exp_of_default_input: see :meth:`takes_exp_of_default_input` (used by cross-checks, which give
-    every convention the same saved inputs).
+    every convention the same saved inputs). whole_input: the framework's per-sample values depend
+    on every row at once (scikit-learn's hinge maps labels by the classes present), so the input
+    cannot be reduced in batches. explain_inputs(arrays) -> lines: what the convention does with
+    these particular inputs, in numbers (for cross-checks and --explain).
     """
 
     framework: str
@@ -59,10 +63,13 @@ class Convention:
     denominator: Callable | None | Any = KEEP
     transform: Any = KEEP
     mean_divisor: str = "weights"
+    multioutput: str = "pooled"
     dtype: str = "float64"
     gradient_source: str = "formula"
     notes: str = ""
     exp_of_default_input: str | None = None
+    whole_input: bool = False
+    explain_inputs: Callable[[Mapping[str, np.ndarray]], list[str]] | None = None
 
     def takes_exp_of_default_input(self, default_params: Mapping[str, Any]) -> bool:
         """Whether the framework takes exp of the default's first input (the rate where the default
@@ -77,8 +84,8 @@ class Convention:
 
 
 def derive(spec: LossSpec, convention: Convention) -> LossSpec:
-    """The registered spec with the convention's forward, gradient, parameters, inputs, checks
-    and mean divisor: a LossSpec the engine evaluates like any other."""
+    """The registered spec with the convention's forward, gradient, parameters, inputs, checks,
+    mean divisor and multioutput rule: a LossSpec the engine evaluates like any other."""
     changes = {name: getattr(convention, name) for name in ("forward", "gradient", "params", "inputs", "check",
                                                               "denominator", "transform")
                if getattr(convention, name) is not KEEP}
@@ -88,7 +95,8 @@ def derive(spec: LossSpec, convention: Convention) -> LossSpec:
     notes = " ".join(part for part in (spec.notes, f"[{convention.framework}] {convention.notes}") if part.strip())
     if "forward" in changes or "transform" in changes:
         changes["root"] = None  # the registered loss's √ℓ_i is not the square root of another forward
-    return replace(spec, mean_divisor=convention.mean_divisor, notes=notes, **changes)
+    return replace(spec, mean_divisor=convention.mean_divisor, multioutput=convention.multioutput, notes=notes,
+                   whole_input=convention.whole_input, **changes)
 
 
 def same_as_default(framework: str, loss: str, api: str, notes: str = "",

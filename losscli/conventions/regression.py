@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
 from ..losses import regression, robust
 from ..spec import Domain, InputSpec
 from .record import KERAS_EPSILON, Convention, Knob, float32, float64, same_as_default
@@ -23,6 +22,8 @@ OPTAX_MEAN = (Knob("float32", "computes in float32 (JAX's default dtype)"),
               Knob("divisor", "optax returns per-element losses; the mean you take (.mean()) divides by N, "
                               "weights (if you multiply them in) do not enter it"))
 XGBOOST_FLOAT32 = Knob("float32", "XGBoost holds labels and predictions as float32 and each row's error in float32")
+SKLEARN_COLUMNS = Knob("columns", "with several output columns scikit-learn averages one RMSE per column "
+                                  "(multioutput='uniform_average'), not the root of one pooled mean")
 LIGHTGBM_LABEL = Knob("float32", "LightGBM stores labels as float32 (predictions stay float64)")
 
 
@@ -131,14 +132,6 @@ GRADIENTS = {regression.mse: regression.mse_gradient, regression.mae: regression
              regression.huber: regression.huber_gradient, robust.quantile: robust.quantile_gradient}
 
 
-def check_one_column(arrays, params) -> None:
-    """scikit-learn's root_mean_squared_error averages per-column RMSEs: one pooled mean is not it."""
-    pred = arrays["pred"]
-    if pred.ndim > 1 and pred.shape[-1] > 1:
-        raise InputError(f"scikit-learn's root_mean_squared_error averages one RMSE per column "
-                         f"(multioutput='uniform_average'); give one column, got {pred.shape[-1]}", input_name="pred")
-
-
 KERAS_REAL = (InputSpec("pred", (("...",),), Domain.REAL, True, "predicted values (values < 1e-7 become 1e-7)"),
               InputSpec("target", (("...",),), Domain.REAL, False, "true values, same shape (< 1e-7 become 1e-7)"))
 
@@ -168,9 +161,8 @@ CONVENTIONS = (
     Convention("keras", "rmse", "keras.metrics.RootMeanSquaredError() (a metric: Keras has no RMSE loss)",
                (KERAS_LOSS[0],), squared_error32, dtype="float32", gradient_source="autodiff",
                notes="A metric, so its mean divides by Σ w, unlike Keras' losses."),
-    Convention("sklearn", "rmse", "sklearn.metrics.root_mean_squared_error",
-               (Knob("columns", "with several columns scikit-learn averages one RMSE per column"),),
-               check=check_one_column),
+    Convention("sklearn", "rmse", "sklearn.metrics.root_mean_squared_error (multioutput='uniform_average')",
+               (SKLEARN_COLUMNS,), multioutput="uniform_average"),
     Convention("xgboost", "rmse", "XGBoost eval_metric 'rmse'", (XGBOOST_FLOAT32,), squared_error32,
                dtype="float32"),
     Convention("lightgbm", "rmse", "LightGBM metric 'rmse'", (LIGHTGBM_LABEL,), **_lightgbm(regression.mse)),

@@ -138,7 +138,7 @@ def _arrow_block(path: str, kind: str, name: str, values, shape: tuple[int, ...]
     return pa.array(flat) if not shape else pa.FixedSizeListArray.from_arrays(pa.array(flat), width)
 
 
-def _block_values(column, shape: tuple[int, ...], scale: float):
+def _block_values(column, shape: tuple[int, ...], scale):
     import pyarrow as pa
 
     if pa.types.is_string(column.type) or pa.types.is_integer(column.type):
@@ -146,7 +146,9 @@ def _block_values(column, shape: tuple[int, ...], scale: float):
     width = int(np.prod(shape, dtype=np.int64))
     flat = column.flatten() if shape else column
     values = flat.to_numpy(zero_copy_only=False).reshape(-1, width)
-    return values if scale == 1.0 else values * scale
+    if not isinstance(scale, np.ndarray) and scale == 1.0:  # an array scale: one per column
+        return values
+    return values * scale
 
 
 def _write_table(path: str, kind: str, chunks, columns: list[str], rows: int, shapes) -> None:
