@@ -21,6 +21,7 @@ from .checker import (
     DEFAULT_EPS,
     DEFAULT_RTOL,
     DEFAULT_SIZE,
+    DEFAULT_VALUE_TOL,
     GradcheckResult,
     Settings,
     check_registered,
@@ -29,9 +30,9 @@ from .errors import LossCliError
 from .registry import get_loss
 from .spec import LossSpec
 from .usercode import check as user_check
-from .usercode.against import DEFAULT_VALUE_TOL, compare_values
+from .usercode import is_user_code
+from .usercode.against import compare_values
 from .usercode.frameworks import adapt_object, load_user_loss
-from .usercode.loading import is_user_code
 
 
 def gradcheck(target, inputs=None, *, like: str | None = None, params: Mapping | None = None,

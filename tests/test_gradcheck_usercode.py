@@ -10,8 +10,9 @@ from support import FIXTURES
 import losscli
 from losscli.errors import LossCliError
 from losscli.usercode import check as user_check
+from losscli.usercode import is_user_code
 from losscli.usercode.base import computed_in_float32
-from losscli.usercode.loading import UserCodeError, is_user_code, parse_init
+from losscli.usercode.loading import UserCodeError, parse_init
 
 SEED_FILE = FIXTURES / "seed_losses.py"
 BROKEN_FILE = FIXTURES / "broken_losses.py"

@@ -10,6 +10,7 @@ from .run import (
     DEFAULT_EPS,
     DEFAULT_RTOL,
     DEFAULT_SIZE,
+    DEFAULT_VALUE_TOL,
     ELEMENTWISE_LIMIT,
     FULL_MODE_LIMIT,
     MODES,
@@ -19,6 +20,6 @@ from .run import (
 )
 from .verdict import Element, InputCheck
 
-__all__ = ["DEFAULT_ATOL", "DEFAULT_DIRECTIONS", "DEFAULT_EPS", "DEFAULT_RTOL", "DEFAULT_SIZE", "ELEMENTWISE_LIMIT",
-           "FULL_MODE_LIMIT", "MODES", "Element", "GradcheckError", "GradcheckResult", "InputCheck", "Settings",
-           "check_all", "check_gradients", "check_registered"]
+__all__ = ["DEFAULT_ATOL", "DEFAULT_DIRECTIONS", "DEFAULT_EPS", "DEFAULT_RTOL", "DEFAULT_SIZE", "DEFAULT_VALUE_TOL",
+           "ELEMENTWISE_LIMIT", "FULL_MODE_LIMIT", "MODES", "Element", "GradcheckError", "GradcheckResult",
+           "InputCheck", "Settings", "check_all", "check_gradients", "check_registered"]

@@ -29,6 +29,7 @@ from .verdict import InputCheck, judge
 MODES = ("auto", "full", "directional")
 DEFAULT_EPS, DEFAULT_ATOL, DEFAULT_RTOL = 1e-6, 0.0, 1e-3
 DEFAULT_SIZE, DEFAULT_DIRECTIONS = 100, 5
+DEFAULT_VALUE_TOL = 1e-6  # --against: the largest relative difference of forward values that passes
 FULL_MODE_LIMIT = 1_000_000  # auto: row-batched full mode up to this many elements of one input
 ELEMENTWISE_LIMIT = 2_000  # auto: one-element-at-a-time full mode up to this many elements
 

@@ -12,8 +12,7 @@ from .. import checker
 from ..errors import InputError, LossCliError
 from ..registry import get_loss
 from ..render.gradcheck import print_result, print_summary
-from ..usercode.against import DEFAULT_VALUE_TOL
-from ..usercode.loading import is_user_code
+from ..usercode import is_user_code
 from .common import (
     EXIT_CHECK_FAILED,
     ColumnsOption,
@@ -72,7 +71,7 @@ def gradcheck(
         metavar="LOSS", help="Your code: also compare its forward values with this registered loss on the check's "
                              "inputs and extreme variants of them (implies --like LOSS).")] = None,
     value_tol: Annotated[float, typer.Option(
-        help="With --against: the largest relative difference of values that passes.")] = DEFAULT_VALUE_TOL,
+        help="With --against: the largest relative difference of values that passes.")] = checker.DEFAULT_VALUE_TOL,
     framework: Annotated[Framework | None, typer.Option(
         help="Your code's framework, when detection from the object is not what you want.")] = None,
     timeout: Annotated[float | None, typer.Option(

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checker.builtin import per_sample_losses
+from ..checker.run import DEFAULT_VALUE_TOL
 from ..errors import LossCliError
 from ..registry import get_loss
 from ..spec import Domain
 
 Arrays = dict[str, np.ndarray]
 SCALED = (1e2, 1e4)
-DEFAULT_VALUE_TOL = 1e-6
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,6 @@ class UserCodeError(LossCliError):
     """The user's file could not be loaded, or their code raised: one line naming file:line."""
 
 
-def is_user_code(target: str) -> bool:
-    """True for FILE.py:OBJECT (or a bare FILE.py); registered loss names never look like that."""
-    path = target.rpartition(":")[0] if ":" in target else target
-    return path.endswith(".py") or ":" in target
-
-
 def parse_target(target: str) -> tuple[Path, tuple[str, ...]]:
     """"dir/file.py:Name" or "dir/file.py:loss_fn,grad_fn" -> (path, names)."""
     path, sep, names = target.rpartition(":")
