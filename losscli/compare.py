@@ -25,7 +25,7 @@ from .influence import DEFAULT_SHOWN_ROWS, DEFAULT_TOP, Influence, InfluenceRequ
 from .inputs import Batch, InputPlan
 from .routing import resolve_losses, route_params
 from .spec import LossSpec
-from .stream import StreamReducer, StreamResult, reduce_batches
+from .stream import StreamReducer, StreamResult, plan_batches, reduce_batches
 from .summary import GradientStats
 from .validation import as_arrays
 
@@ -109,7 +109,7 @@ def compare(losses: Sequence[str | LossSpec], inputs: Mapping[str, Any] | InputP
     resolved = [spec.resolve_params(routed[spec.name]) for spec in specs]
     if isinstance(inputs, InputPlan):
         request = InfluenceRequest.for_rows(top, inputs.row_bound(), shown)
-        return compare_batches(specs, resolved, inputs.batches(), request)
+        return compare_batches(specs, resolved, plan_batches(inputs, specs), request)
     arrays = as_arrays(specs[0], _default_inputs(specs[0]) if inputs is None else inputs)
     batch = Batch(arrays, None if weights is None else np.asarray(weights, dtype=np.float64))
     return compare_batches(specs, resolved, [batch], InfluenceRequest.for_rows(top, batch.rows, shown))

@@ -25,7 +25,7 @@ import numpy as np
 from .engine import evaluate, gradient_factor, reduced_value
 from .errors import InputError
 from .groups import GroupValue, group_aggregates, group_values, merge_groups
-from .inputs import Batch
+from .inputs import Batch, InputPlan
 from .reduction import Aggregate, weight_exponent
 from .spec import LossSpec
 from .summary import DEFAULT_TOP_ROWS, GradientStats
@@ -218,8 +218,8 @@ class StreamReducer:
         reduced elsewhere)."""
         if self.spec.whole_input and self.partial.rows and partial.rows:
             raise InputError(f"{self.spec.name} under this convention depends on every row at once (it maps labels "
-                             f"by the classes present), but the input is large enough to be read in batches: "
-                             f"reduce it with losscli.compute on the whole arrays")
+                             f"by the classes present), so it cannot be reduced shard by shard: run it without "
+                             f"--engine dask")
         self.partial = self.partial.merge(partial)
 
     def result(self) -> StreamResult:
@@ -243,6 +243,12 @@ class StreamReducer:
         return StreamResult(self.spec, self.params, self.reduction, value, partial.aggregate, self.gradient_input,
                             stats, factor,
                             partial.total_loss, partial.rows, partial.rows_omitted, groups, spread)
+
+
+def plan_batches(plan: InputPlan, specs: Sequence[LossSpec]) -> Iterable[Batch]:
+    """The plan's batches, or all its rows as one batch when a loss's values depend on every row
+    at once (``whole_input``: memory then grows with the input, as the framework's own does)."""
+    return [plan.load()] if any(spec.whole_input for spec in specs) else plan.batches()
 
 
 def reduce_batches(batches: Iterable[Batch], reducers: Sequence[StreamReducer], on_outputs=None) -> None:

@@ -442,14 +442,14 @@ def test_cli_streamed_multioutput_rmse_is_sklearns(tmp_path, monkeypatch):
     rng = np.random.default_rng(22)
     inputs = small_target_columns(rng)
     sample_weights = rng.uniform(0.5, 2.0, N)
-    for name in ("pred", "target"):
-        np.savetxt(tmp_path / f"{name}.csv", inputs[name], delimiter=",", header="a,b,c", comments="", fmt="%.17g")
-    np.savetxt(tmp_path / "w.csv", sample_weights, header="w", comments="", fmt="%.17g")
+    for name in ("pred", "target"):  # .npy: read in batches of DEFAULT_BATCH_ROWS (CSV goes by bytes)
+        np.save(tmp_path / f"{name}.npy", inputs[name])
+    np.save(tmp_path / "w.npy", sample_weights)
     monkeypatch.setattr(batches, "STREAM_BYTES", 0)
     monkeypatch.setattr(batches, "DEFAULT_BATCH_ROWS", 7)
     for given in (None, sample_weights):
-        extra = [] if given is None else ["--weights", str(tmp_path / "w.csv")]
-        result = CliRunner().invoke(app, ["compute", "rmse", str(tmp_path / "pred.csv"), str(tmp_path / "target.csv"),
+        extra = [] if given is None else ["--weights", str(tmp_path / "w.npy")]
+        result = CliRunner().invoke(app, ["compute", "rmse", str(tmp_path / "pred.npy"), str(tmp_path / "target.npy"),
                                           "--convention", "sklearn", "--format", "json", *extra])
         assert result.exit_code == 0, result.output
         expected = sklearn_metrics.root_mean_squared_error(inputs["target"], inputs["pred"], sample_weight=given)
@@ -464,3 +464,31 @@ def test_sklearn_hinge_single_class_matches_the_documented_quirk():
     assert expected == pytest.approx(29 / 15, rel=1e-15)
     assert compute(apply_convention("hinge", "sklearn"), scores, target).value == pytest.approx(expected, rel=1e-15)
     assert compute("hinge", scores, target).value != pytest.approx(expected)
+
+
+def test_cli_sklearn_hinge_on_a_file_read_in_batches_is_sklearns(tmp_path, monkeypatch):
+    """scikit-learn's hinge maps labels by the classes of the whole input: a file that would be read
+    in batches of 7 rows is read whole for it (compute and compare), and gives sklearn's number."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    import json
+
+    from typer.testing import CliRunner
+
+    from losscli.cli import app
+    from losscli.io import batches
+
+    rng = np.random.default_rng(5)
+    scores = rng.normal(0.5, 1.5, N)
+    np.save(tmp_path / "scores.npy", scores)  # .npy: read in batches of DEFAULT_BATCH_ROWS (CSV goes by bytes)
+    monkeypatch.setattr(batches, "STREAM_BYTES", 0)
+    monkeypatch.setattr(batches, "DEFAULT_BATCH_ROWS", 7)
+    for target in (np.ones(N), rng.integers(-1, 1, N).astype(np.float64)):  # one class; labels -1/0
+        np.save(tmp_path / "y.npy", target)
+        expected = sklearn_metrics.hinge_loss(target, scores)
+        files = [str(tmp_path / "scores.npy"), str(tmp_path / "y.npy")]
+        result = CliRunner().invoke(app, ["compute", "hinge", *files, "--convention", "sklearn", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["value"] == pytest.approx(expected, rel=1e-14)
+        result = CliRunner().invoke(app, ["compare", "hinge", *files, "--convention", "sklearn", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)[0]["value"] == pytest.approx(expected, rel=1e-14)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..outputs import OutputSet
 from ..render.common import snake_case
-from ..stream import reduce_batches
+from ..stream import plan_batches, reduce_batches
 from .common import parameter_files, stderr
 
 
@@ -44,7 +44,8 @@ def run_locally(reducers, plan, outputs, per_sample, gradient, quiet):
             for values, output in zip(per_sample_values, batch_outputs, strict=True):
                 values.append(output.per_sample)
 
-    reduce_batches(_with_progress(plan.batches(), quiet), reducers, on_outputs)
+    reduce_batches(_with_progress(plan_batches(plan, [reducer.spec for reducer in reducers]), quiet), reducers,
+                   on_outputs)
     results = [reducer.result() for reducer in reducers]
     if "loss" in tables:
         tables["loss"].finish()
