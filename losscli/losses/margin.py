@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ._numerics import power_of_two_scale, scaled_norm
+from . import double_double as dd
+from ._numerics import power_of_two_scale, row_band, scaled_norm
 
 # torch's cosine_embedding_loss adds this to both squared norms (EPSILON in its source); so do we.
 COSINE_EPS = 1e-12
@@ -68,7 +69,13 @@ def cosine(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float)
     # rounding can put cos one ulp beyond ±1 (parallel vectors): clipped, so no loss is -2e-16
     cos = np.clip(_cosine(x1, x2)[0], -1.0, 1.0)
     similar = 0.5 * (1.0 + signed(labels))  # 1 for y = 1, 0 for y = -1 (arithmetic keeps NaN labels NaN)
-    return similar * (1.0 - cos) + (1.0 - similar) * np.maximum(0.0, cos - margin)
+    loss = similar * (1.0 - cos) + (1.0 - similar) * np.maximum(0.0, cos - margin)
+    rows = _ill_conditioned_rows(cos, x1, x2, labels, margin)
+    if rows.size:
+        exact = _ExactCosine(x1[rows], x2[rows])
+        loss[rows] = np.where(similar[rows] == 1.0, exact.one_minus.value(),
+                              np.maximum(0.0, exact.minus(margin).value()))
+    return loss
 
 
 def cosine_gradient(x1, x2, labels, *, margin):
@@ -80,10 +87,78 @@ def cosine_gradient(x1, x2, labels, *, margin):
     # the sign of the dot product of the power-of-two-scaled vectors against the margin's
     positive = np.einsum("nd,nd->n", x1 / power_of_two_scale(x1), x2 / power_of_two_scale(x2)) > 0.0
     active = np.where(cos == 0.0, (margin < 0.0) | ((margin == 0.0) & positive), cos > margin)
-    slope = (-similar + (1.0 - similar) * active)[:, None]
     # x2/r - cos·x1/R1² = (v2 - cos·v1)/R1, with r = R1·R2
-    return {"x1": slope * (unit2 - cos[:, None] * unit1) / lengths1,
-            "x2": slope * (unit1 - cos[:, None] * unit2) / lengths2}
+    grad1, grad2 = (unit2 - cos[:, None] * unit1) / lengths1, (unit1 - cos[:, None] * unit2) / lengths2
+    rows = _ill_conditioned_rows(np.clip(cos, -1.0, 1.0), x1, x2, labels, margin)
+    if rows.size:
+        exact = _ExactCosine(x1[rows], x2[rows])
+        active[rows] = exact.minus(margin).hi > 0.0
+        grad1[rows], grad2[rows] = exact.gradients()
+    slope = (-similar + (1.0 - similar) * active)[:, None]
+    return {"x1": slope * grad1, "x2": slope * grad2}
+
+
+# float64's cos carries ~(2 + √D)·2^-53 absolute error: 1 - cos and cos - m below row_band(D) of 1, and a gradient
+# (∝ sin θ) within 2^-20 of cos = ±1, lose digits to it; those rows go to _ExactCosine
+NEAR_PARALLEL = 2.0**-20
+EXACT_SCALES = (2.0**-400, 2.0**1000)  # norms whose ε/|x|² neither overflows nor matters beyond the doubles
+
+
+def _ill_conditioned_rows(cos, x1, x2, labels, margin):
+    """The rows whose loss or gradient float64 cannot give to 1e-13: see NEAR_PARALLEL."""
+    band = row_band(x1.shape[-1])
+    similar = signed(labels) == 1.0
+    wanted = ((1.0 - np.abs(cos) <= NEAR_PARALLEL) | (similar & (1.0 - cos <= band))
+              | (~similar & (np.abs(cos - margin) <= band)))
+    scales = np.concatenate([power_of_two_scale(x1), power_of_two_scale(x2)], axis=1)
+    in_range = np.all((scales >= EXACT_SCALES[0]) & (scales <= EXACT_SCALES[1]), axis=1)
+    return np.flatnonzero(wanted & in_range)
+
+
+class _ExactCosine:
+    """torch's cos(x1, x2) of rows [n, D] in double-double, with 1 ∓ cos free of cancellation.
+
+    With x_i = s_i·u_i (s_i a power of two), e_i = ε/s_i², ρ_i² = |u_i|² + e_i and the wedge
+    W_jk = u1_j·u2_k - u1_k·u2_j (each an exact difference of two exact products, 0 for parallel rows):
+    cos = u1·u2/(ρ1ρ2) and 1 - cos² = (|W|² + e1|u2|² + e2|u1|² + e1e2)/(ρ1²ρ2²) (Lagrange's identity), a sum of
+    non-negative terms; 1 - cos = (1 - cos²)/(1 + cos) for cos >= 0, and 1 + cos likewise for cos < 0.
+    """
+
+    def __init__(self, x1: np.ndarray, x2: np.ndarray):
+        self.scales = power_of_two_scale(x1), power_of_two_scale(x2)
+        self.units = x1 / self.scales[0], x2 / self.scales[1]
+        self.shares = [COSINE_EPS / scale[:, 0] / scale[:, 0] for scale in self.scales]  # e_i, exact
+        norms = [dd.dot(unit, unit) for unit in self.units]
+        self.squares = [norm + share for norm, share in zip(norms, self.shares, strict=True)]  # ρ_i²
+        products = dd.DD(*dd.two_product(self.units[0][:, :, None], self.units[1][:, None, :]))  # u1_j·u2_k
+        self.wedge = products - dd.DD(np.swapaxes(products.hi, 1, 2), np.swapaxes(products.lo, 1, 2))
+        wedge_square = dd.total(dd.total(self.wedge * self.wedge)) * 0.5
+        sine_square = (wedge_square + norms[1] * self.shares[0] + norms[0] * self.shares[1]
+                       + self.shares[0] * self.shares[1])
+        self.cos = dd.dot(*self.units) / dd.sqrt(self.squares[0] * self.squares[1])
+        one_minus_square = sine_square / (self.squares[0] * self.squares[1])
+        nonnegative = self.cos.hi >= 0.0
+        self.one_minus = dd.where(nonnegative, one_minus_square / (self.cos + 1.0), 1.0 - self.cos)
+        self.one_plus = dd.where(nonnegative, self.cos + 1.0, one_minus_square / (1.0 - self.cos))
+
+    def minus(self, margin: float) -> dd.DD:
+        """cos - m: directly for |cos| <= ½ (exactly 0 for orthogonal rows at m = 0), beyond as (1 - m) - (1 - cos)
+        or (1 + cos) - (1 + m), whichever side cos is on (1 ± m exact), so that cos = ±1 ∓ 1e-20 keeps its 1e-20."""
+        sided = dd.where(self.cos.hi >= 0.0, dd.DD(*dd.two_sum(1.0, -margin)) - self.one_minus,
+                         self.one_plus - dd.DD(*dd.two_sum(1.0, margin)))
+        return dd.where(np.abs(self.cos.hi) <= 0.5, self.cos - margin, sided)
+
+    def gradients(self):
+        """∂cos/∂x1 = (w1 + e1·u2)/(s1·ρ1³ρ2) with w1_k = Σ_j u1_j·W_jk = u2_k|u1|² - (u1·u2)·u1_k, and
+        symmetrically ∂cos/∂x2 with w2_k = -Σ_j u2_j·W_jk: exact 0 for parallel rows, where float64's
+        (v2 - cos·v1)/R1 leaves 1e-16/|x|."""
+        unit1, unit2 = self.units
+        w1 = dd.total(self.wedge * unit1[:, :, None], axis=1)
+        w2 = -dd.total(self.wedge * unit2[:, :, None], axis=1)
+        roots = [np.sqrt(square.value()) for square in self.squares]
+        first = (w1 + unit2 * self.shares[0][:, None]).value() / (roots[0] ** 3 * roots[1])[:, None]
+        second = (w2 + unit1 * self.shares[1][:, None]).value() / (roots[1] ** 3 * roots[0])[:, None]
+        return first / self.scales[0], second / self.scales[1]
 
 
 def sample_hinge(rng, n, params):
@@ -160,8 +235,6 @@ COSINE = LossSpec(
     notes="Norms as torch: |x|² + 1e-12 under the square root, so a zero vector has cosine 0; cos is clipped to "
           "[-1, 1] against rounding (torch does not clip: at most 2.2e-16 apart). Label 0 is read as "
           "-1 (dissimilar), so contrastive's 0/1 pair labels work; torch gives label 0 a loss of 0 instead.",
-    accurate_range="cos carries ~1e-16 absolute error: 1 - cos of nearly parallel pairs and cos - m near the margin "
-                   "are accurate to that, not relatively",
 )
 
 SPECS = (HINGE, SQUARED_HINGE, COSINE)
