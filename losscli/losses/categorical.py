@@ -121,27 +121,30 @@ def kl_div(log_pred: np.ndarray, target: np.ndarray, *, log_target: bool) -> np.
     """
     with np.errstate(invalid="ignore"):
         terms, sizes = _kl_terms(log_pred, target, log_target)
-        loss = np.sum(terms, axis=-1)
-        # float64 leaves ~2^-53·Σ|y|·(|log y| + |log q|) absolute: rows that cancel below 2^-5 of it (q = y to a
-        # few digits) are summed again in double-double
-        slow = np.flatnonzero(np.isfinite(loss) & (np.abs(loss) <= KL_CANCELLING * np.sum(sizes, axis=-1)))
+        # row sums as a product with ones (BLAS): a third of np.sum's time over a short last axis
+        ones = np.ones(terms.shape[-1])
+        loss = terms @ ones
+        # float64 leaves ~2^-53 of the terms' size (below): rows that cancel below 2^-8 of it (q = y to a few
+        # digits) are summed again in double-double
+        slow = np.flatnonzero(np.isfinite(loss) & (np.abs(loss) <= KL_CANCELLING * (sizes @ ones)))
     if slow.size:
         loss[slow] = _kl_double_double(log_pred[slow], target[slow], log_target)
     return loss
 
 
-KL_CANCELLING = 2.0**-5
+KL_CANCELLING = 2.0**-8  # float64's error is then below ~3e-14 of the KL (measured: 1e-14 at C = 3)
 
 
 def _kl_terms(log_pred, target, log_target):
-    """The terms y_c·(log y_c - log q_c) in float64 and their scales y_c·(|log y_c| + |log q_c|)."""
+    """The terms y_c·(log y_c - log q_c) in float64 and the sizes their rounding errors scale with:
+    y_c·(|log y_c| + |log q_c|), and with log_target (t - log q rounded once) the terms' own |·|."""
     if log_target:
-        probability = np.exp(target)
-        return probability * (target - log_pred), probability * (np.abs(target) + np.abs(log_pred))
+        terms = np.exp(target) * (target - log_pred)
+        return terms, np.abs(terms)
     # y·log y as 0 where y = 0; the log never sees a zero (no warning)
-    log_y = np.log(np.where(target > 0, target, 1.0))
-    y_log_y = np.where(target > 0, target * log_y, 0.0)
-    return y_log_y - target * log_pred, target * (np.abs(log_y) + np.abs(log_pred))
+    y_log_y = np.where(target > 0, target * np.log(np.where(target > 0, target, 1.0)), 0.0)
+    y_log_q = target * log_pred
+    return y_log_y - y_log_q, np.abs(y_log_y) + np.abs(y_log_q)
 
 
 def _kl_double_double(log_pred, target, log_target):

@@ -149,17 +149,29 @@ def dot(first: np.ndarray, second: np.ndarray) -> DD:
     return total(DD(*two_product(first, second)))
 
 
+def _reciprocal_factorials(count: int) -> list[DD]:
+    """1/2!, 1/3!, ..., as double-doubles (computed once, by long division)."""
+    terms, term = [], DD(1.0)
+    for n in range(2, count + 1):
+        term = term / float(n)
+        terms.append(term)
+    return terms
+
+
+_RECIPROCAL_FACTORIALS = _reciprocal_factorials(_SERIES_TERMS)
+
+
 def _expm1_reduced(a: DD):
-    """(s, k) with e^a = 2^k·(1 + s): a - k·ln 2 divided by 2^10, its Taylor series, then e^2x - 1 =
-    (e^x - 1)(e^x - 1 + 2) ten times; s keeps its relative accuracy as a -> 0."""
+    """(s, k) with e^a = 2^k·(1 + s): a - k·ln 2 divided by 2^10, its Taylor series r + r²/2! + ... (Horner), then
+    e^2x - 1 = (e^x - 1)(e^x - 1 + 2) ten times; s keeps its relative accuracy as a -> 0."""
     k = np.rint(a.hi / LN2[0])
     # a.hi - k·LN2[0] is exact (Sterbenz): the rest is subtracted at the scale of the result, |r| <= 0.35
     head = DD(a.hi - k * LN2[0]) + a.lo
     reduced = (head - DD(*two_product(k, LN2[1])) - k * LN2[2]).ldexp(-_REDUCTION_BITS)
-    term, series = reduced, reduced
-    for n in range(2, _SERIES_TERMS + 1):
-        term = term * reduced / float(n)
-        series = series + term
+    series = _RECIPROCAL_FACTORIALS[-1]
+    for coefficient in reversed(_RECIPROCAL_FACTORIALS[:-1]):
+        series = series * reduced + coefficient
+    series = (series * reduced + 1.0) * reduced
     for _ in range(_REDUCTION_BITS):
         series = series * (series + 2.0)
     return series, k.astype(np.int64)
@@ -184,7 +196,9 @@ def log1p(z: DD) -> DD:
     step L + δ with δ = (1 + z)·e^-L - 1 = expm1(-L) + z·e^-L (δ² below 2^-106 of L)."""
     z = _as_dd(z)
     start = np.log1p(z.hi)
-    delta = expm1(DD(-start)) + z * exp(DD(-start))
+    series, k = _expm1_reduced(DD(-start))  # e^-L = 2^k·(1 + s), |L| < 700: no overflow
+    power = (series + 1.0).ldexp(k)
+    delta = where(k == 0, series, power - 1.0) + z * power
     return DD(start) + delta
 
 

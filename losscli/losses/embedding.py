@@ -77,14 +77,14 @@ def triplet(anchor: np.ndarray, positive: np.ndarray, negative: np.ndarray, *, m
 
     anchor, positive, negative: [N, D] -> [N]. Equals torch's triplet_margin_loss with eps=0.
     """
-    return np.maximum(0.0, _triplet_hinge(anchor, positive, negative, margin))
-
-
-def _triplet_hinge(anchor, positive, negative, margin):
-    """d(a, p) - d(a, n) + m; where it cancels below row_band of its terms, from double-double distances (at
-    d(a, p) = √2, d(a, n) = 2 and m = fl(2 - √2) it is √2's rounding error, 1e-17)."""
     distance_pos, _ = euclidean_distance(anchor, positive)
     distance_neg, _ = euclidean_distance(anchor, negative)
+    return np.maximum(0.0, _triplet_hinge(anchor, positive, negative, margin, distance_pos, distance_neg))
+
+
+def _triplet_hinge(anchor, positive, negative, margin, distance_pos, distance_neg):
+    """d(a, p) - d(a, n) + m from the float64 distances; where it cancels below row_band of its terms, from
+    double-double ones (at d(a, p) = √2, d(a, n) = 2 and m = fl(2 - √2) it is √2's rounding error, 1e-17)."""
     hinge = distance_pos - distance_neg + margin
     size = distance_pos + distance_neg + margin
     rows = np.flatnonzero(np.abs(hinge) <= row_band(anchor.shape[-1]) * size)
@@ -100,7 +100,8 @@ def triplet_gradient(anchor, positive, negative, *, margin):
     """Where the hinge is active: ∂/∂p = -(a-p)/d_ap, ∂/∂n = (a-n)/d_an, ∂/∂a = -(∂/∂p + ∂/∂n)."""
     distance_pos, to_positive = euclidean_distance(anchor, positive)
     distance_neg, to_negative = euclidean_distance(anchor, negative)
-    active = (_triplet_hinge(anchor, positive, negative, margin) > 0).astype(np.float64)[:, None]
+    hinge = _triplet_hinge(anchor, positive, negative, margin, distance_pos, distance_neg)
+    active = (hinge > 0).astype(np.float64)[:, None]
     grad_positive = -active * _unit(to_positive, distance_pos)
     grad_negative = active * _unit(to_negative, distance_neg)
     return {"anchor": -(grad_positive + grad_negative), "positive": grad_positive, "negative": grad_negative}

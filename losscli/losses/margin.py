@@ -110,9 +110,9 @@ def _ill_conditioned_rows(cos, x1, x2, labels, margin):
     similar = signed(labels) == 1.0
     wanted = ((1.0 - np.abs(cos) <= NEAR_PARALLEL) | (similar & (1.0 - cos <= band))
               | (~similar & (np.abs(cos - margin) <= band)))
-    scales = np.concatenate([power_of_two_scale(x1), power_of_two_scale(x2)], axis=1)
-    in_range = np.all((scales >= EXACT_SCALES[0]) & (scales <= EXACT_SCALES[1]), axis=1)
-    return np.flatnonzero(wanted & in_range)
+    rows = np.flatnonzero(wanted)
+    scales = np.concatenate([power_of_two_scale(x1[rows]), power_of_two_scale(x2[rows])], axis=1)
+    return rows[np.all((scales >= EXACT_SCALES[0]) & (scales <= EXACT_SCALES[1]), axis=1)]
 
 
 class _ExactCosine:
