@@ -64,8 +64,10 @@ def poisson_nll(pred: np.ndarray, target: np.ndarray, *, log_input: bool, full: 
     is λ - y·log(λ + eps). full adds Stirling's approximation of log(y!) for y > 1.
     pred, target: [N] or [N, D] -> same shape.
     """
+    # with full, counts above 1 take _poisson_full_above_one: as 0 here they cost no double-double for nothing
+    counts = np.where(target > 1, 0.0, target) if full else target
     with np.errstate(over="ignore", invalid="ignore"):  # a log-rate above ~709.8: the rate, and the loss, are inf
-        loss = _poisson_log_input(pred, target) if log_input else _poisson_rate(pred, target, eps)
+        loss = _poisson_log_input(pred, counts) if log_input else _poisson_rate(pred, counts, eps)
     if not full:
         return loss
     return np.where(target > 1, _poisson_full_above_one(pred, target, log_input, eps), loss)
