@@ -120,11 +120,11 @@ class _ExactCosine:
     """torch's cos(x1, x2) of rows [n, D] in double-double, with 1 ∓ cos free of cancellation.
 
     With x_i = s_i·u_i (s_i a power of two), e_i = ε/s_i² and ρ_i² = |u_i|² + e_i: cos = u1·u2/(ρ1ρ2) and
-    1 - cos² = (|W|² + e1|u2|² + e2|u1|² + e1e2)/(ρ1²ρ2²), a sum of non-negative terms, where |W|² =
-    |u1|²|u2|² - (u1·u2)² (Lagrange's identity); 1 - cos = (1 - cos²)/(1 + cos) for cos >= 0, and 1 + cos
-    likewise for cos < 0. |W|² and the gradient's w_i come from O(D) double-double sums, to ~1e-32·|u1|²|u2|²;
-    rows within sin θ < 2^-30 of parallel take them from the wedge W_jk = u1_j·u2_k - u1_k·u2_j instead (exact
-    differences of exact products: 0 for parallel rows), O(D²).
+    1 - cos² = (|W|² + e1|u2|² + e2|u1|² + e1e2)/(ρ1²ρ2²), a sum of non-negative terms, W = u1 ∧ u2; 1 - cos =
+    (1 - cos²)/(1 + cos) for cos >= 0, and 1 + cos likewise for cos < 0. W in O(D) and without cancellation:
+    with p the index of u2's largest entry, r = u1 - t·u2 (t = u1_p/u2_p) has r_j = (u1_j·u2_p - u1_p·u2_j)/u2_p,
+    an exact difference of exact products (r = 0 for parallel rows), and |W|² = |r|²|u2|² - (r·u2)², where r
+    (r_p = 0) is at least 1/√D away from parallel to u2.
     """
 
     def __init__(self, x1: np.ndarray, x2: np.ndarray):
@@ -132,18 +132,22 @@ class _ExactCosine:
         self.units = x1 / self.scales[0], x2 / self.scales[1]
         self.shares = [COSINE_EPS / scale[:, 0] / scale[:, 0] for scale in self.scales]  # e_i, exact
         norms = [dd.dot(unit, unit) for unit in self.units]
-        dot = dd.dot(*self.units)
         self.squares = [norm + share for norm, share in zip(norms, self.shares, strict=True)]  # ρ_i²
-        wedge_square = norms[0] * norms[1] - dot * dot
-        # w1 = u2|u1|² - (u1·u2)·u1 and w2 = u1|u2|² - (u1·u2)·u2: x2|x1|² - (x1·x2)·x1 scaled, and symmetrically
-        self.w = (self.units[1] * norms[0][:, None] - self.units[0] * dot[:, None],
-                  self.units[0] * norms[1][:, None] - self.units[1] * dot[:, None])
-        tight = np.flatnonzero(wedge_square.hi <= PARALLEL_SINE_SQUARE * (norms[0] * norms[1]).hi)
-        if tight.size:
-            wedge_square, self.w = _with_wedge(self.units, tight, wedge_square, self.w)
+        first, second = self.units
+        pivot = np.argmax(np.abs(second), axis=-1)[:, None]
+        second_p, first_p = (np.take_along_axis(unit, pivot, axis=-1) for unit in (second, first))
+        divisor = np.where(second_p == 0.0, 1.0, second_p)  # u2 = 0: r = 0, and so is W
+        rest = (dd.DD(*dd.two_product(first, second_p)) - dd.DD(*dd.two_product(first_p, second))) / divisor
+        ratio = dd.DD(first_p) / divisor  # t
+        rest_dot, rest_square = dd.total(rest * second), dd.total(rest * rest)
+        wedge_square = rest_square * norms[1] - rest_dot * rest_dot
+        # w1 = u2|u1|² - (u1·u2)·u1 and w2 = u1|u2|² - (u1·u2)·u2 (x2|x1|² - (x1·x2)·x1 scaled), in r and t
+        self.w = (second * (rest_square + ratio[:, 0] * rest_dot)[:, None]
+                  - rest * (rest_dot + ratio[:, 0] * norms[1])[:, None],
+                  rest * norms[1][:, None] - second * rest_dot[:, None])
         sine_square = (wedge_square + norms[1] * self.shares[0] + norms[0] * self.shares[1]
                        + self.shares[0] * self.shares[1])
-        self.cos = dot / dd.sqrt(self.squares[0] * self.squares[1])
+        self.cos = dd.dot(first, second) / dd.sqrt(self.squares[0] * self.squares[1])
         one_minus_square = sine_square / (self.squares[0] * self.squares[1])
         nonnegative = self.cos.hi >= 0.0
         self.one_minus = dd.where(nonnegative, one_minus_square / (self.cos + 1.0), 1.0 - self.cos)
@@ -164,28 +168,6 @@ class _ExactCosine:
         first = (self.w[0] + unit2 * self.shares[0][:, None]).value() / (roots[0] ** 3 * roots[1])[:, None]
         second = (self.w[1] + unit1 * self.shares[1][:, None]).value() / (roots[1] ** 3 * roots[0])[:, None]
         return first / self.scales[0], second / self.scales[1]
-
-
-PARALLEL_SINE_SQUARE = 2.0**-60  # below it |u1|²|u2|² - (u1·u2)² has fewer than 10 digits left in double-double
-WEDGE_ENTRIES = 2**20  # rows per batch of wedges: at most this many D x D entries at once
-
-
-def _with_wedge(units, rows, wedge_square: dd.DD, w):
-    """|W|² and w1, w2 of ``rows`` recomputed from the wedge W_jk (see _ExactCosine), in batches of rows."""
-    hi, lo = np.array(wedge_square.hi), np.array(wedge_square.lo)
-    parts = [(np.array(part.hi), np.array(part.lo)) for part in w]
-    step = max(1, WEDGE_ENTRIES // units[0].shape[-1] ** 2)
-    for start in range(0, rows.size, step):
-        batch = rows[start:start + step]
-        unit1, unit2 = units[0][batch], units[1][batch]
-        products = dd.DD(*dd.two_product(unit1[:, :, None], unit2[:, None, :]))  # u1_j·u2_k
-        wedge = products - dd.DD(np.swapaxes(products.hi, 1, 2), np.swapaxes(products.lo, 1, 2))
-        square = dd.total(dd.total(wedge * wedge)) * 0.5
-        hi[batch], lo[batch] = square.hi, square.lo
-        for (part_hi, part_lo), exact in zip(parts, (dd.total(wedge * unit1[:, :, None], axis=1),
-                                                     -dd.total(wedge * unit2[:, :, None], axis=1)), strict=True):
-            part_hi[batch], part_lo[batch] = exact.hi, exact.lo
-    return dd.DD(hi, lo), tuple(dd.DD(*part) for part in parts)
 
 
 def sample_hinge(rng, n, params):
