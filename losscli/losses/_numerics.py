@@ -118,10 +118,10 @@ def euclidean_distance(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarra
 
 
 def row_band(dimension: int) -> float:
-    """2^-8·√(D + 4): the share of a row's O(1) terms below which their float64 difference may keep fewer than
-    13 digits, its distances or cosines carrying ~√D·2^-53 relative error (measured at the band's edge: 5e-14
-    for D = 3 to 768). Rows under it are recomputed."""
-    return 2.0**-8 * float(np.sqrt(dimension + 4.0))
+    """2^-8·(1 + √D/8): the share of a row's O(1) terms below which their float64 difference may keep fewer than
+    13 digits, its distances or cosines carrying ~(1 + √D/8)·2^-53 relative error (measured at the band's edge:
+    below 5e-14 for D = 3 to 768). Rows under it are recomputed."""
+    return 2.0**-8 * (1.0 + float(np.sqrt(dimension)) / 8.0)
 
 
 def residual_halves(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -60,17 +60,38 @@ def _cosine(x1, x2):
     return np.einsum("nd,nd->n", unit1, unit2), unit1, unit2, lengths1, lengths2
 
 
+def _cosine_parts(x1, x2):
+    """(cos clipped to [-1, 1], 1 - |cos|, v1, v2, R1, R2) with _cosine's parts. Near cos = ±1 (|cos| > ½)
+    1 - |cos| = ½|v1 ∓ v2|² + ½ε/R1² + ½ε/R2² (as |v_i|² = 1 - ε/R_i²): no cancellation, relatively accurate to
+    ~2^-53/|v1 ∓ v2| where 1 - cos itself has only 2^-53 absolute."""
+    cos, unit1, unit2, lengths1, lengths2 = _cosine(x1, x2)
+    # rounding can put cos one ulp beyond ±1 (parallel vectors): clipped, so no loss is -2e-16
+    cos = np.clip(cos, -1.0, 1.0)
+    gap = 1.0 - np.abs(cos)
+    near = np.flatnonzero(gap < 0.5)
+    if near.size:
+        apart = unit1[near] - np.sign(cos[near])[:, None] * unit2[near]
+        shares = (COSINE_ROOT_EPS / lengths1[near, 0]) ** 2 + (COSINE_ROOT_EPS / lengths2[near, 0]) ** 2
+        gap[near] = 0.5 * np.einsum("nd,nd->n", apart, apart) + 0.5 * shares
+    return cos, gap, unit1, unit2, lengths1, lengths2
+
+
+def _cos_minus(cos, gap, margin):
+    """cos - m, near cos = ±1 from 1 - |cos|: (1 - m) - (1 - cos) or (1 + cos) - (1 + m)."""
+    return np.where(cos > 0.5, (1.0 - margin) - gap, np.where(cos < -0.5, gap - (1.0 + margin), cos - margin))
+
+
 def cosine(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float) -> np.ndarray:
     """Cosine-embedding loss (torch's cosine_embedding_loss), per row.
 
     1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - m) for y = -1 (or 0). x1, x2: [N, D];
     labels: [N] -> [N].
     """
-    # rounding can put cos one ulp beyond ±1 (parallel vectors): clipped, so no loss is -2e-16
-    cos = np.clip(_cosine(x1, x2)[0], -1.0, 1.0)
+    cos, gap, *_ = _cosine_parts(x1, x2)
     similar = 0.5 * (1.0 + signed(labels))  # 1 for y = 1, 0 for y = -1 (arithmetic keeps NaN labels NaN)
-    loss = similar * (1.0 - cos) + (1.0 - similar) * np.maximum(0.0, cos - margin)
-    rows = _ill_conditioned_rows(cos, x1, x2, labels, margin)
+    below_margin = _cos_minus(cos, gap, margin)
+    loss = similar * np.where(cos > 0.5, gap, 1.0 - cos) + (1.0 - similar) * np.maximum(0.0, below_margin)
+    rows = _ill_conditioned_rows(gap, below_margin, x1, x2, labels)
     if rows.size:
         exact = _ExactCosine(x1[rows], x2[rows])
         loss[rows] = np.where(similar[rows] == 1.0, exact.one_minus.value(),
@@ -81,15 +102,19 @@ def cosine(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float)
 def cosine_gradient(x1, x2, labels, *, margin):
     """With ∂cos/∂x1 = x2/r - cos·x1/(|x1|²+ε) and ∂cos/∂x2 = x1/r - cos·x2/(|x2|²+ε),
     r = sqrt((|x1|²+ε)(|x2|²+ε)): the loss's slope in cos is -1 (y = 1), 1 or 0 (y = -1)."""
-    cos, unit1, unit2, lengths1, lengths2 = _cosine(x1, x2)
+    cos, gap, unit1, unit2, lengths1, lengths2 = _cosine_parts(x1, x2)
     similar = 0.5 * (1.0 + signed(labels))
     # the cosine of two 1e-300 vectors underflows to 0 (1e-600 / ε): whether it exceeds the margin is then
     # the sign of the dot product of the power-of-two-scaled vectors against the margin's
     positive = np.einsum("nd,nd->n", x1 / power_of_two_scale(x1), x2 / power_of_two_scale(x2)) > 0.0
-    active = np.where(cos == 0.0, (margin < 0.0) | ((margin == 0.0) & positive), cos > margin)
-    # x2/r - cos·x1/R1² = (v2 - cos·v1)/R1, with r = R1·R2
-    grad1, grad2 = (unit2 - cos[:, None] * unit1) / lengths1, (unit1 - cos[:, None] * unit2) / lengths2
-    rows = _ill_conditioned_rows(np.clip(cos, -1.0, 1.0), x1, x2, labels, margin)
+    below_margin = _cos_minus(cos, gap, margin)
+    active = np.where(cos == 0.0, (margin < 0.0) | ((margin == 0.0) & positive), below_margin > 0.0)
+    # x2/r - cos·x1/R1² = (v2 - cos·v1)/R1 (r = R1·R2), near cos = ±1 as (v2 ∓ v1) ± (1 - |cos|)·v1
+    sign = np.where(gap < 0.5, np.sign(cos), 0.0)[:, None]  # ±1 near cos = ±1, else 0 (then it is v2 - cos·v1)
+    coefficient = sign * gap[:, None] - (1.0 - np.abs(sign)) * cos[:, None]
+    grad1 = ((unit2 - sign * unit1) + coefficient * unit1) / lengths1
+    grad2 = ((unit1 - sign * unit2) + coefficient * unit2) / lengths2
+    rows = _ill_conditioned_rows(gap, below_margin, x1, x2, labels)
     if rows.size:
         exact = _ExactCosine(x1[rows], x2[rows])
         active[rows] = exact.minus(margin).hi > 0.0
@@ -98,19 +123,16 @@ def cosine_gradient(x1, x2, labels, *, margin):
     return {"x1": slope * grad1, "x2": slope * grad2}
 
 
-# float64's cos carries ~√D·2^-53 absolute error: 1 - cos and cos - m below row_band(D) of 1, and a gradient
-# (∝ sin θ) within 2^-14 of cos = ±1 (measured: 2e-13 at D = 768 just beyond), lose digits to it; those rows go
-# to _ExactCosine
-NEAR_PARALLEL = 2.0**-14
+# 1 - |cos| near ±1 keeps ~2^-53/|v1 ∓ v2| relative error (_cosine_parts), as does the gradient ∝ v2 ∓ v1: within
+# NEAR_PARALLEL of cos = ±1 they go to _ExactCosine, as do y = -1 rows whose cos - m (cos carrying ~√D·2^-53
+# absolute) is below the margin band
+NEAR_PARALLEL = 2.0**-16  # measured just beyond it: 4e-14 (value), 2e-13 (gradient) for D = 3 to 768
 EXACT_SCALES = (2.0**-400, 2.0**1000)  # norms whose ε/|x|² neither overflows nor matters beyond the doubles
 
 
-def _ill_conditioned_rows(cos, x1, x2, labels, margin):
+def _ill_conditioned_rows(gap, below_margin, x1, x2, labels):
     """The rows whose loss or gradient float64 cannot give to 1e-13: see NEAR_PARALLEL."""
-    band = row_band(x1.shape[-1])
-    similar = signed(labels) == 1.0
-    wanted = ((1.0 - np.abs(cos) <= NEAR_PARALLEL) | (similar & (1.0 - cos <= band))
-              | (~similar & (np.abs(cos - margin) <= band)))
+    wanted = (gap <= NEAR_PARALLEL) | ((signed(labels) != 1.0) & (np.abs(below_margin) <= row_band(x1.shape[-1])))
     rows = np.flatnonzero(wanted)
     scales = np.concatenate([power_of_two_scale(x1[rows]), power_of_two_scale(x2[rows])], axis=1)
     return rows[np.all((scales >= EXACT_SCALES[0]) & (scales <= EXACT_SCALES[1]), axis=1)]
