@@ -61,14 +61,14 @@ def _cosine(x1, x2):
 
 
 def _cosine_parts(x1, x2):
-    """(cos clipped to [-1, 1], 1 - |cos|, v1, v2, R1, R2) with _cosine's parts. Near cos = ±1 (|cos| > ½)
+    """(cos clipped to [-1, 1], 1 - |cos|, v1, v2, R1, R2) with _cosine's parts. Within 2^-4 of cos = ±1,
     1 - |cos| = ½|v1 ∓ v2|² + ½ε/R1² + ½ε/R2² (as |v_i|² = 1 - ε/R_i²): no cancellation, relatively accurate to
-    ~2^-53/|v1 ∓ v2| where 1 - cos itself has only 2^-53 absolute."""
+    ~2^-53/|v1 ∓ v2| where 1 - cos itself has only 2^-53 absolute (2e-15 of it at 2^-4)."""
     cos, unit1, unit2, lengths1, lengths2 = _cosine(x1, x2)
     # rounding can put cos one ulp beyond ±1 (parallel vectors): clipped, so no loss is -2e-16
     cos = np.clip(cos, -1.0, 1.0)
     gap = 1.0 - np.abs(cos)
-    near = np.flatnonzero(gap < 0.5)
+    near = np.flatnonzero(gap < 2.0**-4)
     if near.size:
         apart = unit1[near] - np.sign(cos[near])[:, None] * unit2[near]
         shares = (COSINE_ROOT_EPS / lengths1[near, 0]) ** 2 + (COSINE_ROOT_EPS / lengths2[near, 0]) ** 2
@@ -109,11 +109,13 @@ def cosine_gradient(x1, x2, labels, *, margin):
     positive = np.einsum("nd,nd->n", x1 / power_of_two_scale(x1), x2 / power_of_two_scale(x2)) > 0.0
     below_margin = _cos_minus(cos, gap, margin)
     active = np.where(cos == 0.0, (margin < 0.0) | ((margin == 0.0) & positive), below_margin > 0.0)
-    # x2/r - cos·x1/R1² = (v2 - cos·v1)/R1 (r = R1·R2), near cos = ±1 as (v2 ∓ v1) ± (1 - |cos|)·v1
-    sign = np.where(gap < 0.5, np.sign(cos), 0.0)[:, None]  # ±1 near cos = ±1, else 0 (then it is v2 - cos·v1)
-    coefficient = sign * gap[:, None] - (1.0 - np.abs(sign)) * cos[:, None]
-    grad1 = ((unit2 - sign * unit1) + coefficient * unit1) / lengths1
-    grad2 = ((unit1 - sign * unit2) + coefficient * unit2) / lengths2
+    # x2/r - cos·x1/R1² = (v2 - cos·v1)/R1 (r = R1·R2), within 2^-4 of cos = ±1 as (v2 ∓ v1) ± (1 - |cos|)·v1
+    grad1, grad2 = (unit2 - cos[:, None] * unit1) / lengths1, (unit1 - cos[:, None] * unit2) / lengths2
+    near = np.flatnonzero(gap < 2.0**-4)
+    if near.size:
+        sign, shrink = np.sign(cos[near])[:, None], (np.sign(cos[near]) * gap[near])[:, None]
+        grad1[near] = ((unit2[near] - sign * unit1[near]) + shrink * unit1[near]) / lengths1[near]
+        grad2[near] = ((unit1[near] - sign * unit2[near]) + shrink * unit2[near]) / lengths2[near]
     rows = _ill_conditioned_rows(gap, below_margin, x1, x2, labels)
     if rows.size:
         exact = _ExactCosine(x1[rows], x2[rows])
