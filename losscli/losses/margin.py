@@ -91,11 +91,13 @@ def cosine(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float)
     similar = 0.5 * (1.0 + signed(labels))  # 1 for y = 1, 0 for y = -1 (arithmetic keeps NaN labels NaN)
     below_margin = _cos_minus(cos, gap, margin)
     loss = similar * np.where(cos > 0.5, gap, 1.0 - cos) + (1.0 - similar) * np.maximum(0.0, below_margin)
-    rows = _ill_conditioned_rows(gap, below_margin, x1, x2, labels)
-    if rows.size:
-        exact = _ExactCosine(x1[rows], x2[rows])
-        loss[rows] = np.where(similar[rows] == 1.0, exact.one_minus.value(),
-                              np.maximum(0.0, exact.minus(margin).value()))
+    parallel, at_margin = _ill_conditioned_rows(gap, below_margin, x1, x2, labels)
+    if parallel.size:
+        exact = _ExactCosine(x1[parallel], x2[parallel])
+        loss[parallel] = np.where(similar[parallel] == 1.0, exact.one_minus.value(),
+                                  np.maximum(0.0, exact.minus(margin).value()))
+    if at_margin.size:
+        loss[at_margin] = np.maximum(0.0, (_exact_cos(x1[at_margin], x2[at_margin]) - margin).value())
     return loss
 
 
@@ -116,11 +118,13 @@ def cosine_gradient(x1, x2, labels, *, margin):
         sign, shrink = np.sign(cos[near])[:, None], (np.sign(cos[near]) * gap[near])[:, None]
         grad1[near] = ((unit2[near] - sign * unit1[near]) + shrink * unit1[near]) / lengths1[near]
         grad2[near] = ((unit1[near] - sign * unit2[near]) + shrink * unit2[near]) / lengths2[near]
-    rows = _ill_conditioned_rows(gap, below_margin, x1, x2, labels)
-    if rows.size:
-        exact = _ExactCosine(x1[rows], x2[rows])
-        active[rows] = exact.minus(margin).hi > 0.0
-        grad1[rows], grad2[rows] = exact.gradients()
+    parallel, at_margin = _ill_conditioned_rows(gap, below_margin, x1, x2, labels)
+    if parallel.size:
+        exact = _ExactCosine(x1[parallel], x2[parallel])
+        active[parallel] = exact.minus(margin).hi > 0.0
+        grad1[parallel], grad2[parallel] = exact.gradients()
+    if at_margin.size:  # away from parallel the float64 gradient keeps its digits: only which side of m counts
+        active[at_margin] = (_exact_cos(x1[at_margin], x2[at_margin]) - margin).hi > 0.0
     slope = (-similar + (1.0 - similar) * active)[:, None]
     return {"x1": slope * grad1, "x2": slope * grad2}
 
@@ -133,11 +137,27 @@ EXACT_SCALES = (2.0**-400, 2.0**1000)  # norms whose ε/|x|² neither overflows 
 
 
 def _ill_conditioned_rows(gap, below_margin, x1, x2, labels):
-    """The rows whose loss or gradient float64 cannot give to 1e-13: see NEAR_PARALLEL."""
-    wanted = (gap <= NEAR_PARALLEL) | ((signed(labels) != 1.0) & (np.abs(below_margin) <= row_band(x1.shape[-1])))
+    """The rows whose loss or gradient float64 cannot give to 1e-13 (see NEAR_PARALLEL), in norms EXACT_SCALES
+    can take: (those near cos = ±1, the y = -1 ones only near the margin)."""
+    near_parallel = gap <= NEAR_PARALLEL
+    label = signed(labels)  # a NaN label is in neither: its loss stays NaN
+    # twice row_band: at one band from m = ±0.9 float64's cos - m was measured 7e-14 off (_exact_cos is cheap)
+    at_margin = np.abs(below_margin) <= 2.0 * row_band(x1.shape[-1])
+    wanted = (near_parallel & (np.abs(label) == 1.0)) | ((label == -1.0) & at_margin)
     rows = np.flatnonzero(wanted)
     scales = np.concatenate([power_of_two_scale(x1[rows]), power_of_two_scale(x2[rows])], axis=1)
-    return rows[np.all((scales >= EXACT_SCALES[0]) & (scales <= EXACT_SCALES[1]), axis=1)]
+    rows = rows[np.all((scales >= EXACT_SCALES[0]) & (scales <= EXACT_SCALES[1]), axis=1)]
+    return rows[near_parallel[rows]], rows[~near_parallel[rows]]
+
+
+def _exact_cos(x1, x2) -> dd.DD:
+    """cos = u1·u2/sqrt((|u1|² + e1)(|u2|² + e2)) in double-double, in _ExactCosine's terms: O(D), enough for
+    cos - m away from cos = ±1 (to ~1e-32 absolute)."""
+    scales = power_of_two_scale(x1), power_of_two_scale(x2)
+    units = x1 / scales[0], x2 / scales[1]
+    squares = [dd.dot(unit, unit) + COSINE_EPS / scale[:, 0] / scale[:, 0]
+               for unit, scale in zip(units, scales, strict=True)]
+    return dd.dot(*units) / dd.sqrt(squares[0] * squares[1])
 
 
 class _ExactCosine:
