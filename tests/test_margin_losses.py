@@ -62,3 +62,12 @@ def test_signed_labels_are_checked():
     assert (error.value.input_name, error.value.row) == ("target", 1)
     with pytest.raises(InputError, match="expected labels"):
         compute("cosine", np.ones((2, 2)), np.ones((2, 2)), [1.0, 0.5])
+
+
+def test_cosine_of_parallel_rows_of_many_dimensions_is_exact(rng):
+    # 1 - cos and the gradient of x2 = 4·x1 at norms 1e160 are below 1e-300 (ε/|x|² vanishes): exactly 0 from the
+    # double-double path, in O(D) (an outer-product wedge would hold [rows, D, D] entries)
+    x1 = rng.normal(size=(1000, 512)) * 1e160
+    result = compute("cosine", x1, x1 * 4.0, np.ones(1000), reduction="none")
+    assert np.all(result.value == 0.0)
+    assert all(np.all(gradient == 0.0) for gradient in result.gradients.values())

@@ -10,7 +10,15 @@ import numpy as np
 
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ._numerics import euclidean_distance, log_softmax, power_of_two_scale, safe_divide, softmax_times_total_minus
+from . import double_double as dd
+from ._numerics import (
+    euclidean_distance,
+    log_softmax,
+    power_of_two_scale,
+    row_band,
+    safe_divide,
+    softmax_times_total_minus,
+)
 
 
 def contrastive(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: float) -> np.ndarray:
@@ -25,7 +33,7 @@ def contrastive(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: f
     with np.errstate(over="ignore"):
         # (½·y·d)·d: finite wherever ½·y·d² is (d² alone overflows from d = 1.3e154)
         pull = np.where(labels == 0, 0.0, 0.5 * labels * distance * distance)
-        hinge = np.maximum(0.0, margin - distance)
+        hinge = np.maximum(0.0, _margin_gap(x1, x2, margin, distance, labels != 1))
         push = np.where(labels == 1, 0.0, 0.5 * (1.0 - labels) * hinge * hinge)
     return pull + push
 
@@ -33,10 +41,30 @@ def contrastive(x1: np.ndarray, x2: np.ndarray, labels: np.ndarray, *, margin: f
 def contrastive_gradient(x1, x2, labels, *, margin):
     """∂/∂x1 = [y - (1-y)·max(0, m - d)/d]·(x1 - x2);  ∂/∂x2 = -∂/∂x1 (0 for the hinge at d = 0)."""
     distance, difference = euclidean_distance(x1, x2)
+    gap = _margin_gap(x1, x2, margin, distance, labels != 1)
     # the hinge's push along the unit vector (x1 - x2)/d: 1/d overflows for a subnormal distance, the unit does not
-    push = ((1.0 - labels) * np.maximum(0.0, margin - distance))[:, None] * _unit(difference, distance)
+    push = ((1.0 - labels) * np.maximum(0.0, gap))[:, None] * _unit(difference, distance)
     grad_x1 = labels[:, None] * difference - push
     return {"x1": grad_x1, "x2": -grad_x1}
+
+
+def _margin_gap(x1, x2, margin, distance, pushed):
+    """m - ||x1 - x2||; in rows of ``pushed`` where d is within row_band of m, from the double-double distance
+    (m - d is then the distance's last digits: √2 against the float nearest it)."""
+    gap = margin - distance
+    rows = np.flatnonzero(pushed & (np.abs(gap) <= row_band(x1.shape[-1]) * margin))
+    if rows.size:
+        scale = power_of_two_scale(x1[rows] - x2[rows])[:, 0]
+        gap[rows] = (margin / scale - _scaled_distance(x1[rows], x2[rows], scale)).value() * scale
+    return gap
+
+
+def _scaled_distance(first: np.ndarray, second: np.ndarray, scale: np.ndarray) -> dd.DD:
+    """||first - second|| / scale in double-double ([n, D], [n] -> [n]): the difference exact (two-sum), scaled
+    by the power of two ``scale``, its squares exact, their sum and root to ~1e-32."""
+    high, low = dd.two_sum(first, -second)
+    scaled = dd.DD(high / scale[:, None], low / scale[:, None])
+    return dd.sqrt(dd.total(scaled * scaled))
 
 
 def _unit(difference: np.ndarray, distance: np.ndarray) -> np.ndarray:
@@ -51,14 +79,29 @@ def triplet(anchor: np.ndarray, positive: np.ndarray, negative: np.ndarray, *, m
     """
     distance_pos, _ = euclidean_distance(anchor, positive)
     distance_neg, _ = euclidean_distance(anchor, negative)
-    return np.maximum(0.0, distance_pos - distance_neg + margin)
+    return np.maximum(0.0, _triplet_hinge(anchor, positive, negative, margin, distance_pos, distance_neg))
+
+
+def _triplet_hinge(anchor, positive, negative, margin, distance_pos, distance_neg):
+    """d(a, p) - d(a, n) + m from the float64 distances; where it cancels below row_band of its terms, from
+    double-double ones (at d(a, p) = √2, d(a, n) = 2 and m = fl(2 - √2) it is √2's rounding error, 1e-17)."""
+    hinge = distance_pos - distance_neg + margin
+    size = distance_pos + distance_neg + margin
+    rows = np.flatnonzero(np.abs(hinge) <= row_band(anchor.shape[-1]) * size)
+    if rows.size:
+        a, p, n = anchor[rows], positive[rows], negative[rows]
+        scale = np.maximum(power_of_two_scale(a - p), power_of_two_scale(a - n))[:, 0]
+        exact = _scaled_distance(a, p, scale) - _scaled_distance(a, n, scale) + margin / scale
+        hinge[rows] = exact.value() * scale
+    return hinge
 
 
 def triplet_gradient(anchor, positive, negative, *, margin):
     """Where the hinge is active: ∂/∂p = -(a-p)/d_ap, ∂/∂n = (a-n)/d_an, ∂/∂a = -(∂/∂p + ∂/∂n)."""
     distance_pos, to_positive = euclidean_distance(anchor, positive)
     distance_neg, to_negative = euclidean_distance(anchor, negative)
-    active = (distance_pos - distance_neg + margin > 0).astype(np.float64)[:, None]
+    hinge = _triplet_hinge(anchor, positive, negative, margin, distance_pos, distance_neg)
+    active = (hinge > 0).astype(np.float64)[:, None]
     grad_positive = -active * _unit(to_positive, distance_pos)
     grad_negative = active * _unit(to_negative, distance_neg)
     return {"anchor": -(grad_positive + grad_negative), "positive": grad_positive, "negative": grad_negative}
@@ -180,8 +223,6 @@ TRIPLET = LossSpec(
     when_to_use="Ranking and retrieval embeddings: a positive must be closer than a negative by a margin.",
     output_activation="L2-normalised embeddings",
     torch_equivalent="torch.nn.functional.triplet_margin_loss(eps=0)",
-    accurate_range="the hinge d(a, p) - d(a, n) + m carries ~1e-16 of the distances as absolute error: near its "
-                   "kink it is accurate to that, not relatively",
 )
 
 INFONCE = LossSpec(

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
 from ..validation import locate
+from . import double_double as dd
 from ._numerics import (
     SERIES_RADIUS,
     expm1_remainder,
@@ -46,7 +47,7 @@ def _poisson_full_above_one(pred, target, log_input, eps):
     half_log = 0.5 * np.log(2.0 * np.pi * counts)
     with np.errstate(over="ignore"):
         if log_input:
-            return counts * expm1_remainder(minus_log(pred, counts)) + half_log
+            return counts * expm1_remainder(_log_rate_gap(pred, counts, GAP_REFINED_VALUE)) + half_log
         rate = pred + eps
         difference = (pred - counts) + eps
         relative = difference / counts
@@ -63,17 +64,69 @@ def poisson_nll(pred: np.ndarray, target: np.ndarray, *, log_input: bool, full: 
     is λ - y·log(λ + eps). full adds Stirling's approximation of log(y!) for y > 1.
     pred, target: [N] or [N, D] -> same shape.
     """
+    # with full, counts above 1 take _poisson_full_above_one: as 0 here they cost no double-double for nothing
+    counts = np.where(target > 1, 0.0, target) if full else target
     with np.errstate(over="ignore", invalid="ignore"):  # a log-rate above ~709.8: the rate, and the loss, are inf
-        # log(λ + eps) as log1p(λ - 1 + eps) near λ = 1, where log of the rounded λ + eps loses digits
-        loss = (np.exp(pred) - target * pred if log_input
-                else pred - target * log_ratio(pred + eps, 1.0, (pred - 1.0) + eps))
-        if log_input:  # e^ŷ and y·ŷ both beyond 1.8e308 (inf - inf): y·(e^(ŷ - log y) - ŷ) says which wins
-            both_overflow = np.isnan(loss) & np.isfinite(pred) & (target > 0)
-            counts = np.where(both_overflow, target, 1.0)
-            loss = np.where(both_overflow, counts * (np.exp(minus_log(pred, counts)) - pred), loss)
+        loss = _poisson_log_input(pred, counts) if log_input else _poisson_rate(pred, counts, eps)
     if not full:
         return loss
     return np.where(target > 1, _poisson_full_above_one(pred, target, log_input, eps), loss)
+
+
+# a loss below this share of its terms' size is recomputed in double-double: float64's ~2^-52 of the size is
+# then below 6e-14 of the loss
+CANCELLING = 2.0**-8
+DOUBLE_DOUBLE_SAFE = 1e300  # terms below it: their exact products cannot overflow
+
+
+def cancelling(loss: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The flat indices where |loss| <= CANCELLING·size < DOUBLE_DOUBLE_SAFE (NaN nowhere): the samples to redo."""
+    candidates = np.flatnonzero(np.abs(loss) <= CANCELLING * size)
+    return candidates[size.flat[candidates] < DOUBLE_DOUBLE_SAFE]
+
+
+def _poisson_log_input(pred, target):
+    """e^ŷ - y·ŷ; where its terms cancel to below 2^-8 of their size (the loss crosses 0), in double-double."""
+    rate, product = np.exp(pred), target * pred
+    loss = rate - product
+    # e^ŷ and y·ŷ both beyond 1.8e308 (inf - inf): y·(e^(ŷ - log y) - ŷ) says which wins
+    both_overflow = np.isnan(loss) & np.isfinite(pred) & (target > 0)
+    counts = np.where(both_overflow, target, 1.0)
+    loss = np.where(both_overflow, counts * (np.exp(minus_log(pred, counts)) - pred), loss)
+    slow = cancelling(loss, rate + np.abs(product))
+    if slow.size:
+        loss.flat[slow] = (dd.exp(dd.DD(pred.flat[slow]))
+                           - dd.DD(*dd.two_product(target.flat[slow], pred.flat[slow]))).value()
+    return loss
+
+
+def _poisson_rate(pred, target, eps):
+    """λ - y·log(λ + eps), log(λ + eps) as log1p(λ - 1 + eps) near λ = 1 (where log of the rounded λ + eps loses
+    digits); where the two terms cancel to below 2^-8 of their size, in double-double from the exact λ + eps."""
+    log_rate = log_ratio(pred + eps, 1.0, (pred - 1.0) + eps)
+    product = target * log_rate
+    loss = pred - product
+    slow = cancelling(loss, pred + np.abs(product))
+    if slow.size:
+        rate = pred.flat[slow]
+        exact_log = dd.log(dd.DD(*dd.two_sum(rate, np.full(rate.shape, eps))))
+        loss.flat[slow] = (rate - exact_log * target.flat[slow]).value()
+    return loss
+
+
+# below these, ŷ - log y (1e-16 absolute in float64) is refined in double-double: full's y·(e^d - 1 - d) ≈ y·d²/2
+# doubles d's relative error, the gradient y·expm1(d) keeps it
+GAP_REFINED_VALUE, GAP_REFINED_GRADIENT = 2.0**-8, 2.0**-11
+
+
+def _log_rate_gap(pred, counts, refined):
+    """d = ŷ - log y for y > 0, relatively accurate also where |d| < refined (ŷ = fl(log y) leaves d = log's
+    rounding, 1e-15): there log y is taken in double-double. minus_log's 1e-16 absolute elsewhere."""
+    gap = minus_log(pred, counts)
+    near = np.flatnonzero(np.abs(gap) < refined)
+    if near.size:
+        gap.flat[near] = (dd.DD(pred.flat[near]) - dd.log(dd.DD(counts.flat[near]))).value()
+    return gap
 
 
 def poisson_nll_gradient(pred, target, *, log_input: bool, full: bool, eps: float) -> dict[str, np.ndarray]:
@@ -83,7 +136,7 @@ def poisson_nll_gradient(pred, target, *, log_input: bool, full: bool, eps: floa
         return {"pred": ((pred - target) + eps) / (pred + eps)}
     # near ŷ = log y, e^ŷ - y = y·expm1(ŷ - log y): the two ~y-sized terms would cancel
     with np.errstate(over="ignore", divide="ignore"):
-        gap = minus_log(pred, np.where(target > 0, target, 1.0))
+        gap = _log_rate_gap(pred, np.where(target > 0, target, 1.0), GAP_REFINED_GRADIENT)
         near = (target > 0) & (np.abs(gap) < 1.0)
         return {"pred": np.where(near, target * np.expm1(np.where(near, gap, 0.0)), np.exp(pred) - target)}
 
@@ -113,8 +166,25 @@ def gaussian_nll(pred: np.ndarray, target: np.ndarray, var: np.ndarray, *, full:
     # 1e20 though r² overflows, and r = 3.6e308 against v = 1.8e308 costs 3.6e308·2 / 2, not inf
     half, halves = residual_halves(pred, target)
     with np.errstate(over="ignore"):
-        loss = 0.5 * np.log(clamped) + 0.5 * half * (half / clamped) * halves**2
-    return loss + HALF_LOG_2PI if full else loss
+        log_part, square_part = 0.5 * np.log(clamped), 0.5 * half * (half / clamped) * halves**2
+    loss = log_part + square_part + (HALF_LOG_2PI if full else 0.0)
+    # where ½log v (and ½log 2π) cancel ½r²/v to below 2^-8 of their size (the loss crosses 0): double-double
+    slow = cancelling(loss, np.abs(log_part) + square_part + (HALF_LOG_2PI if full else 0.0))
+    if slow.size:
+        loss.flat[slow] = _gaussian_double_double(pred.flat[slow], target.flat[slow], clamped.flat[slow], full)
+    return loss
+
+
+PI = (3.141592653589793, 1.2246467991473532e-16)  # π to 2^-106 (its float64 and the rest)
+
+
+def _gaussian_double_double(pred, target, clamped, full):
+    """½(log v + r²/v) (+ ½log 2π) in double-double, r = ŷ - y exact (two-sum)."""
+    residual = dd.DD(*dd.two_sum(pred, -target))
+    loss = dd.log(dd.DD(clamped)) + residual * residual / clamped
+    if full:
+        loss = loss + dd.log(dd.DD(*PI)) + dd.times_ln2(np.ones(pred.shape))
+    return (loss * 0.5).value()
 
 
 def gaussian_nll_gradient(pred, target, var, *, full: bool, eps: float) -> dict[str, np.ndarray]:
@@ -227,8 +297,7 @@ POISSON_NLL = LossSpec(
     torch_equivalent="torch.nn.functional.poisson_nll_loss",
     notes="Without full the loss omits log(y!) and can be negative; full adds Stirling's approximation for "
           "y > 1 (0 for y <= 1), as torch. A log-rate above ~709.8 overflows exp: the loss is inf.",
-    accurate_range="log_input: inf above a log-rate of 709.78, as is the truth; as ŷ -> log y the gradient e^ŷ - y "
-                   "keeps 4e-17·y absolute (not relative) accuracy",
+    accurate_range="log_input: inf above a log-rate of 709.78, as is the truth",
 )
 
 GAUSSIAN_NLL = LossSpec(

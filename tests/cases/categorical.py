@@ -167,13 +167,14 @@ def cross_entropy_extremes():
 def kl_extremes():
     probs = rows([1 - 2.0**-53, 2.0**-54, 2.0**-54], [0.5, 0.5, 0.0], [1e-300, 0.5, 0.5])
     log_pred = np.where(probs == 0, -1e4, np.log(np.where(probs == 0, 1.0, probs)))
-    log_pred = np.concatenate([log_pred, rows([-1e-300, -700.0, -1e4], [-np.log(3.0)] * 3)])
+    # q = y to float precision (log q = fl(log y)): KL is then log's own rounding error (~1e-17 from terms of 0.3);
+    # q within 1e-9 of y: terms of ±1e-9 cancel to KL ≈ 1e-18
+    close = np.log(rows([0.2, 0.3, 0.5], [1e-300, 1 - 2.0**-53, 2.0**-53], [0.2 + 1e-12, 0.3, 0.5 - 1e-12]))
+    close = np.concatenate([close, rows([np.log(0.5 + 1e-9), np.log(0.5 - 1e-9), -1e4])])
+    log_pred = np.concatenate([log_pred, rows([-1e-300, -700.0, -1e4], [-np.log(3.0)] * 3), close])
     target = rows([1.0, 0.0, 0.0], [1e-300, 1 - 2.0**-53, 2.0**-53], [0.0, 0.5, 0.5], [0.2, 0.3, 0.5], [0.5, 0.5, 0.0])
     pairs_pred = np.repeat(log_pred, len(target), axis=0)
     pairs_target = np.tile(target, (len(log_pred), 1))
-    # not q = y: KL is then log's own rounding error in log q (1e-17 from terms of 0.3), ill-conditioned
-    distinct = ~np.all(np.isclose(np.exp(pairs_pred), pairs_target, rtol=1e-9, atol=1e-250), axis=1)
-    pairs_pred, pairs_target = pairs_pred[distinct], pairs_target[distinct]
     log_target = np.log(np.where(pairs_target == 0, 1.0, pairs_target)) + np.where(pairs_target == 0, -800.0, 0.0)
     return (Extreme("log q to -1e4, targets with 0 and 1e-300", {"log_pred": pairs_pred, "target": pairs_target}),
             Extreme("log targets to -800", {"log_pred": pairs_pred, "target": log_target}, {"log_target": True}))

@@ -95,6 +95,7 @@ def torch_infonce(torch, t, params, reduction):
 
 
 SCALES = (1.0, 1e-160, 1e160, 1e-300, 1e300, 1e-310)  # 1e-310: subnormal, 1/d overflows
+SQRT2 = math.sqrt(2.0)
 
 
 def contrastive_extremes():
@@ -108,10 +109,13 @@ def contrastive_extremes():
     cases.append(Extreme("distances where d² overflows", {"x1": rows([0.0, 0.0], [0.0, 0.0], [0.0, 0.0]),
                                                          "x2": rows([1.5e154, 0.0], [1.8e154, 0.0], [1e155, 0.0]),
                                                          "labels": rows(1.0, 1.0, 0.5)}, {"margin": 1e155}))
-    # distances at the margin: |x1 - x2| = 5 (3-4-5) against margins 5 and its neighbours
-    for margin in (5.0 * (1 - 2.0**-52), 5.0, 5.0 * (1 + 2.0**-52)):
-        cases.append(Extreme(f"distance at margin {margin!r}", {"x1": rows([0.0, 0.0]), "x2": rows([3.0, 4.0]),
-                                                                "labels": rows(0.0)}, {"margin": margin}))
+    # distances at the margin: |x1 - x2| = 5 (3-4-5) against margins 5 and its neighbours, and √2 (and √2·1e160)
+    # against the floats around it: m - d is then √2's rounding error, ~1e-17 of it
+    for distance, pair in ((5.0, [3.0, 4.0]), (SQRT2, [1.0, 1.0]), (SQRT2 * 1e160, [1e160, 1e160])):
+        for margin in (distance * (1 - 2.0**-52), distance, distance * (1 + 2.0**-52)):
+            cases.append(Extreme(f"distance at margin {margin!r}", {"x1": rows([0.0, 0.0], [0.5, -0.5]),
+                                                                    "x2": rows(pair, [0.5, -0.5] + np.array(pair)),
+                                                                    "labels": rows(0.0, 0.0)}, {"margin": margin}))
     return tuple(cases)
 
 
@@ -124,10 +128,12 @@ def triplet_extremes():
             cases.append(Extreme(f"norms {scale:g}, margin {margin:g}·norm",
                                  {"anchor": anchor, "positive": positive, "negative": negative},
                                  {"margin": margin * scale}, torch=margin * scale > 0))  # torch rejects margin 0
-    # d(a, p) - d(a, n) + m at 0 and a few ulps from it
-    for margin in (1.0 - 2.0**-52, 1.0, 1.0 + 2.0**-52):
-        cases.append(Extreme(f"hinge at margin {margin!r}", {"anchor": rows([0.0, 0.0]), "positive": rows([3.0, 4.0]),
-                                                             "negative": rows([6.0, 0.0])}, {"margin": margin}))
+    # d(a, p) - d(a, n) + m at 0 and a few ulps from it: exactly (5 - 6 + 1), and with d(a, p) = √2, d(a, n) = 2
+    # where the hinge is √2's rounding error (~1e-17)
+    for positive, negative, kink in (([3.0, 4.0], [6.0, 0.0], 1.0), ([1.0, 1.0], [2.0, 0.0], 2.0 - SQRT2)):
+        for margin in (kink * (1 - 2.0**-52), kink, kink * (1 + 2.0**-52)):
+            cases.append(Extreme(f"hinge at margin {margin!r}", {"anchor": rows([0.0, 0.0]), "positive": rows(positive),
+                                                                 "negative": rows(negative)}, {"margin": margin}))
     return tuple(cases)
 
 

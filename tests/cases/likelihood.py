@@ -9,7 +9,7 @@ from loss_cases import Extreme, LossCase
 
 from .exact import mpmath
 from .naive import elements, mean
-from .tables import LARGEST, ULP, around, grid, residual_pairs
+from .tables import LARGEST, ULP, around, grid, residual_pairs, rows
 from .torch_ops import reduce
 
 
@@ -118,19 +118,23 @@ COUNTS = (0.0, 1.0 - ULP / 2, 1.0, 1.0 + ULP, 2.0, 1e8, 1e306)
 def poisson_extremes():
     cases = []
     log_rates = (0.0, 20.0, -20.0, 700.0, -700.0, 709.7, 709.8, 1e4, -1e4)
-    # log-rates near log y, but not at fl(log y) itself: there ŷ - log y is log's own rounding error (1e-15), and
-    # the gradient e^ŷ - y and full's y·(e^d - 1 - d) are that rounding error amplified (ill-conditioned)
-    near_counts = [(math.log(count) + shift, count) for count in (1e8, 1e306) for shift in (-1.0, 1e-3, 1.0)]
+    # log-rates near log y and at fl(log y) itself, where ŷ - log y is log's own rounding error (1e-15): the
+    # gradient e^ŷ - y and full's y·(e^d - 1 - d) are that rounding error amplified
+    near_counts = [(math.log(count) + shift, count) for count in (1e8, 1e306) for shift in (-1.0, 0.0, 1e-3, 1.0)]
+    # the floats nearest the roots of e^ŷ = 10·ŷ (mpmath's findroot): the loss crosses 0 there
+    near_counts += [(0.11183255915896297, 10.0), (3.577152063957297, 10.0)]
     rates = (0.0, 1e-300, 1e-8, 1.0, 2.0, 1e8, 1e300)
-    # not y = 1e8 at λ = 1 with eps = 1e-8: y·log(1 + eps) = 1 - 5e-9 cancels λ = 1 to 8 digits (ill-conditioned)
-    rate_counts = tuple(count if count != 1e8 else 1e7 for count in COUNTS)
+    # λ = 1, y = 1e8, eps = 1e-8: y·log(1 + eps) = 1 - 5e-9 cancels λ = 1 to 8 digits; and the floats nearest the
+    # roots of λ = 10·log(λ + eps) (mpmath's findroot), where the loss crosses 0
+    rate_crossings = {1e-8: (1.1183255803304915, 35.77152064345322), 1e-3: (1.117199685745779, 35.771908654345424)}
     for full in (False, True):
         cases.append(Extreme(f"log-rates ±1e4, counts to 1e306, full={full}",
                              _join(grid(pred=log_rates, target=COUNTS), near_counts), {"full": full}))
         near_rates = [(count * factor, count) for count in (2.0, 1e8, 1e306) for factor in (1.0, 1 + 1e-8, 0.5, 3.0)]
         for eps in (1e-8, 1e-3):
+            crossings = [(rate, 10.0) for rate in rate_crossings[eps]]
             cases.append(Extreme(f"rates 0 to 1e300, full={full}, eps={eps:g}",
-                                 _join(grid(pred=rates, target=rate_counts), near_rates),
+                                 _join(grid(pred=rates, target=COUNTS), near_rates + crossings),
                                  {"full": full, "log_input": False, "eps": eps}))
     return tuple(cases)
 
@@ -148,6 +152,13 @@ def gaussian_extremes():
     # ½r²/v finite though r·(r/v) is not
     cases = [Extreme("½r²/v just below 1.8e308", {"pred": np.array([2.5e154, 1.8e154]), "target": np.zeros(2),
                                                   "var": np.array([2.0, 1.0])}, {"full": False})]
+    # the loss crosses 0 where r² = -v·log v (and -v·log(2πv) with full): the floats nearest those residuals,
+    # alone and on a target of 2.5
+    for full, var, residual in ((False, 0.5, 0.5887050112577373), (False, 1e-3, 0.0831129068134555),
+                                (True, 0.01, 0.16635182955347216)):
+        cases.append(Extreme(f"the loss's zero at var {var:g}, full={full}",
+                             {"pred": np.array([residual, -residual, 2.5 + residual]), "target": rows(0.0, 0.0, 2.5),
+                              "var": np.full(3, var)}, {"full": full}))
     for full in (False, True):
         for var in VARIANCES:
             inputs = {**pairs, "var": np.full(pairs["pred"].shape, var)}

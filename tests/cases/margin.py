@@ -89,13 +89,15 @@ def hinge_extremes():
 
 
 def pair_rows(scale: float):
-    """Pairs of 3-vectors at norms ~scale: orthogonal, at 60° and 120°, nearly opposite, one zero.
-
-    Not exactly parallel: there cosine's gradient is 0 by the cancellation of two terms of size 1/|x|,
-    and float rounding leaves 1e-16/|x| of it (ill-conditioned)."""
-    first = rows([1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0])
+    """Pairs of 3-vectors at norms ~scale: orthogonal, at 60° and 120°, nearly opposite, one zero, one at 98°;
+    exactly opposite and exactly parallel (cosine's gradient is then the cancellation of two terms of size
+    1/|x|, down to ε's share), 1e-9 from parallel (1 - cos = 5e-19), and nearly orthogonal with a dot product
+    that cancels (0.07 - 0.07 + 7e-13)."""
+    first = rows([1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0],
+                 [1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [1.0, 0.0, 0.0], [0.1, 0.7, 0.0])
     second = rows([0.0, 1.0, 0.0], [0.5, np.sqrt(0.75), 0.0], [-0.5, np.sqrt(0.75), 0.0], [-1.0, -2.0, 0.25],
-                  [1.0, 1.0, 1.0], [0.3, -2.0, 0.5])
+                  [1.0, 1.0, 1.0], [0.3, -2.0, 0.5], [-1.0, -2.0, 0.0], [1.0, 2.0, 0.0], [1.0, 1e-9, 0.0],
+                  [0.7, -0.1 + 1e-12, 0.0])
     return first * scale, second * scale * 3.0
 
 
@@ -103,12 +105,12 @@ def cosine_extremes():
     cases = []
     for scale in (1.0, 1e-160, 1e160, 1e-300, 1e300, 1e-310):
         x1, x2 = pair_rows(scale)
-        for label in (1.0, -1.0):
-            # margins away from the pairs' cosines 0, ±0.5, -0.99 and 0.12: at cos = m the loss is cos - m,
-            # whose relative accuracy no float64 cosine has (the kink itself is the case below)
-            for margin in (0.0, 0.3, -0.7):
-                cases.append(Extreme(f"norms {scale:g}, label {label:g}, margin {margin:g}",
-                                     {"x1": x1, "x2": x2, "labels": np.full(len(x1), label)}, {"margin": margin}))
+        cases.append(Extreme(f"norms {scale:g}, label 1", {"x1": x1, "x2": x2, "labels": np.ones(len(x1))}))
+        # margins away from the pairs' cosines and at them: at cos(60°) = 0.5 (within 1e-16, after rounding),
+        # -0.5 and -1 (opposite) the loss cos - m is the cosine's last digits
+        for margin in (0.0, 0.3, 0.5, -0.5, -0.7, -1.0):
+            cases.append(Extreme(f"norms {scale:g}, label -1, margin {margin:g}",
+                                 {"x1": x1, "x2": x2, "labels": np.full(len(x1), -1.0)}, {"margin": margin}))
     # cos(60°) = 0.5 computed from floats lies within an ulp of the margin 0.5: the hinge's kink
     x1, x2 = pair_rows(1.0)
     cases.append(Extreme("cos at the margin", {"x1": x1[1:2], "x2": x2[1:2], "labels": rows(-1.0)},
