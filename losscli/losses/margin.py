@@ -145,6 +145,10 @@ def _ill_conditioned_rows(gap, below_margin, x1, x2, labels, unit1, unit2):
     label = signed(labels)  # a NaN label is in neither: its loss stays NaN
     candidates = np.flatnonzero((near_parallel & (np.abs(label) == 1.0))
                                 | ((label == -1.0) & (np.abs(below_margin) <= 2.0 * band)))
+    # x2 = ±x1 exactly (duplicated pairs): v1 ∓ v2 = 0, and _cosine_parts' 1 - |cos| = ε/R² and gradient
+    # ±ε·x/R⁴ are already exact to rounding; the exact path would cost ~50x per row
+    mirrored = np.all(x1[candidates] == x2[candidates], axis=1) | np.all(x1[candidates] == -x2[candidates], axis=1)
+    candidates = candidates[~mirrored]
     bound = np.einsum("nd,nd->n", np.abs(unit1[candidates]), np.abs(unit2[candidates])) + (1.0 - gap[candidates])
     rows = candidates[near_parallel[candidates] | (np.abs(below_margin[candidates]) <= band * bound)]
     scales = np.concatenate([power_of_two_scale(x1[rows]), power_of_two_scale(x2[rows])], axis=1)

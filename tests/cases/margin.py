@@ -92,13 +92,16 @@ def pair_rows(scale: float):
     """Pairs of 3-vectors at norms ~scale: orthogonal, at 60° and 120°, nearly opposite, one zero, one at 98°;
     exactly opposite and exactly parallel (cosine's gradient is then the cancellation of two terms of size
     1/|x|, down to ε's share), 1e-9 from parallel (1 - cos = 5e-19), and nearly orthogonal with a dot product
-    that cancels (0.07 - 0.07 + 7e-13)."""
+    that cancels (0.07 - 0.07 + 7e-13); and duplicated pairs."""
     first = rows([1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0],
                  [1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [1.0, 0.0, 0.0], [0.1, 0.7, 0.0])
     second = rows([0.0, 1.0, 0.0], [0.5, np.sqrt(0.75), 0.0], [-0.5, np.sqrt(0.75), 0.0], [-1.0, -2.0, 0.25],
                   [1.0, 1.0, 1.0], [0.3, -2.0, 0.5], [-1.0, -2.0, 0.0], [1.0, 2.0, 0.0], [1.0, 1e-9, 0.0],
                   [0.7, -0.1 + 1e-12, 0.0])
-    return first * scale, second * scale * 3.0
+    # duplicated pairs, x2 = x1 and x2 = -x1 exactly: 1 - |cos| is then ε's share alone, ε/(|x|² + ε)
+    duplicated = rows([1.0, 2.0, 0.0], [0.3, -0.7, 1e-3])
+    return (np.concatenate([first * scale, duplicated * scale, duplicated * scale]),
+            np.concatenate([second * scale * 3.0, duplicated * scale, -duplicated * scale]))
 
 
 def cosine_extremes():
