@@ -22,7 +22,7 @@ from .table import FileError, Table
 DEFAULT_BATCH_ROWS = 1 << 20
 BATCH_VALUES = 1 << 20  # values per batch across all columns (8 MiB of float64)
 STREAM_BYTES = 32 << 20
-CSV_BLOCK_BYTES = 16 << 20
+CSV_BLOCK_BYTES = 8 << 20  # 8 MiB: 16 and 32 measured no faster at 10 M rows, with 80 and 200 MiB more RSS
 
 
 def expand_paths(path: str) -> list[str]:
