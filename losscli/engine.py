@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .reduction import REDUCTIONS, Aggregate, Factor, broadcast_weights, weight_exponent
+from .reduction import REDUCTIONS, Aggregate, broadcast_weights, weight_exponent
 from .registry import get_loss
+from .scaled import Factor
 from .spec import LossSpec
 from .validation import NAN_POLICIES, as_arrays, bind_shapes, check_domains, check_finite, omit_nonfinite_rows
 
@@ -163,7 +164,7 @@ def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str,
     """What turns the batches' w_i·dl_i/dx into the gradient of the reduced loss:
     1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform; times
     2^weight_exponent when the batches used weights·2^-weight_exponent (see
-    :func:`~losscli.reduction.weight_exponent`). A :class:`~losscli.reduction.Factor`: it may lie
+    :func:`~losscli.reduction.weight_exponent`). A :class:`~losscli.scaled.Factor`: it may lie
     beyond the doubles (rmse at residuals of 1e-311) though the gradients it makes do not.
     With per-column aggregates (multioutput "uniform_average") one factor per column, each its
     column's factor / D, as an array [D] (doubles) that multiplies gradients [N, D]."""

@@ -13,7 +13,8 @@ import numpy as np
 
 from .engine import LossResult, reduced_value
 from .errors import InputError
-from .reduction import Aggregate, ScaledSum, divisor_terms
+from .reduction import Aggregate, divisor_terms
+from .scaled import ScaledSum
 from .spec import LossSpec
 
 MISSING_LABEL = "(missing)"

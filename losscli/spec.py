@@ -161,7 +161,7 @@ class Transform:
     per_sample_value(*inputs, **params) -> T(ℓ_i), and chain(ℓ, gradients, *inputs, **params) ->
     T'(ℓ_i)·∂ℓ_i from the loss's own per-sample gradients (so a wrong gradient stays visible).
     of_scaled(mean) -> (T(mean), T'(mean)) takes the reduced value as a
-    :class:`~losscli.reduction.ScaledSum`, for a mean beyond the doubles (rmse's mean square of 1e320).
+    :class:`~losscli.scaled.ScaledSum`, for a mean beyond the doubles (rmse's mean square of 1e320).
     """
 
     name: str

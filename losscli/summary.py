@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .reduction import Factor, ScaledSum
+from .scaled import Factor, ScaledSum
 
 DEFAULT_TOP_ROWS = 5
 
@@ -120,7 +120,7 @@ class GradientStats:
 
     def scaled(self, factor: float | Factor) -> GradientStats:
         """Statistics of factor·g: how a chunk's sum-reduced gradient becomes the mean's (the
-        factor may lie beyond the doubles: see :class:`~losscli.reduction.Factor`)."""
+        factor may lie beyond the doubles: see :class:`~losscli.scaled.Factor`)."""
         factor = Factor.of(factor)
         magnitude = abs(factor)
         return GradientStats(self.squares.times(factor * factor), self.sums.times(factor), self.count, self.zeros,

@@ -13,7 +13,8 @@ from support import run
 import losscli
 from losscli import Aggregate, InputError, compute, get_loss
 from losscli.groups import group_aggregates
-from losscli.reduction import ScaledSum, broadcast_weights
+from losscli.reduction import broadcast_weights
+from losscli.scaled import ScaledSum
 from losscli.summary import GradientStats
 
 REL = 1e-12

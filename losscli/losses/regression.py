@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..reduction import Factor
+from ..scaled import Factor
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task, Transform
 from ._numerics import residual_halves
 
