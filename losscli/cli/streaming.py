@@ -32,13 +32,15 @@ def run_locally(reducers, plan, outputs, per_sample, gradient, quiet):
 
     def on_outputs(batch, batch_outputs):
         input_columns[:] = [snake_case(column) for column in batch.tables[reducers[0].gradient_input].columns]
-        keys = {"row": np.arange(rows[0] + 1, rows[0] + batch.rows + 1), **id_blocks(batch.ids)}
+        first_row = rows[0] + 1
         rows[0] += batch.rows
         by_loss = list(zip(names, batch_outputs, strict=True))
         blocks = {"loss": {name: output.per_sample for name, output in by_loss},
                   "grad": {f"{name}_grad": output.gradient for name, output in by_loss}}
         for role, table in tables.items():
-            table.append(**({} if table.kind == "npy" else keys), **blocks[role])
+            keys = {} if table.kind == "npy" else {"row": np.arange(first_row, first_row + batch.rows),
+                                                   **id_blocks(batch.ids)}
+            table.append(**keys, **blocks[role])
         if kept_values:
             kept_ids.append(batch.ids)
             for values, output in zip(per_sample_values, batch_outputs, strict=True):
