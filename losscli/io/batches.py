@@ -130,22 +130,28 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
         raise FileError(path, "header only, no data rows" if header else "empty file")
 
 
-def _line_blocks(handle, prefix: bytes = b"") -> Iterator[bytes]:
+def _line_blocks(handle, prefix: bytes = b"") -> Iterator[bytes | bytearray]:
     """Consecutive pieces of a binary file, each ending at a line end (the last one may not),
-    with ``prefix`` in front; each piece is copied once."""
+    with ``prefix`` in front. The file is read straight into each piece (a bytearray), after the
+    prefix and the previous piece's unfinished line: its bytes are copied once, by the read."""
     rest = b""
     while True:
-        block = handle.read(CSV_BLOCK_BYTES)
-        if not block:
+        head = prefix + rest
+        block = bytearray(len(head) + CSV_BLOCK_BYTES)
+        block[:len(head)] = head
+        read = handle.readinto(memoryview(block)[len(head):])
+        if not read:
             if rest.strip():
-                yield prefix + rest
+                yield head
             return
-        cut = block.rfind(b"\n") + 1
+        end = len(head) + read
+        cut = block.rfind(b"\n", len(head), end) + 1
         if cut == 0:
-            rest += block
+            rest += block[len(head):end]
             continue
-        yield b"".join((prefix, rest, memoryview(block)[:cut]))
-        rest = block[cut:]
+        rest = bytes(block[cut:end])
+        del block[cut:]
+        yield block
 
 
 def _tables(record_batches, source: str, kind: str, header_lines: int, extra: tuple[str, ...]) -> Iterator[Table]:

@@ -7,7 +7,6 @@ and the same messages.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 
@@ -91,12 +90,13 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
     parse = arrow_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
     typed = arrow_csv.ConvertOptions(column_types=dict.fromkeys(floats, pa.float64()))
     try:
-        table = arrow_csv.read_csv(io.BytesIO(data), read_options=options, parse_options=parse, convert_options=typed)
+        table = arrow_csv.read_csv(pa.BufferReader(data), read_options=options, parse_options=parse,
+                                   convert_options=typed)
         table.column_names  # noqa: B018 -- decodes the names: a header that is not UTF-8 fails here
         hex_columns = _hex_suspects(table, data)
         if hex_columns:
             as_text = arrow_csv.ConvertOptions(column_types=dict.fromkeys(hex_columns, pa.string()))
-            table = arrow_csv.read_csv(io.BytesIO(data), read_options=options, parse_options=parse,
+            table = arrow_csv.read_csv(pa.BufferReader(data), read_options=options, parse_options=parse,
                                        convert_options=as_text)
         return table
     except UnicodeDecodeError:  # column names that are not UTF-8
