@@ -53,8 +53,8 @@ def locate(array: np.ndarray, flat_index: int) -> tuple[int | None, int | None]:
     return row, (rest if array.ndim > 1 else None)
 
 
-def _fail_at(array, name, mask, message, hint=None):
-    """Raise for the first True element of ``mask``, showing its value."""
+def fail_at(array, name, mask, message, hint=None):
+    """InputError at the first True element of ``mask``: its row, column and value."""
     flat = np.flatnonzero(mask.ravel())
     if flat.size:
         row, column = locate(array, flat[0])
@@ -111,7 +111,7 @@ def _mismatch(symbol, dims, other_dims, other_name, name):
 
 def check_finite(arrays: Mapping[str, np.ndarray]) -> None:
     for name, array in arrays.items():
-        _fail_at(array, name, ~np.isfinite(array), "expected finite values",
+        fail_at(array, name, ~np.isfinite(array), "expected finite values",
                  hint="--nan-policy omit drops such rows, propagate keeps them")
 
 
@@ -139,21 +139,21 @@ def check_domains(spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapp
         name, array, domain = input_spec.name, arrays[input_spec.name], input_spec.domain
         if domain in (Domain.PROBABILITY, Domain.CLASS_DISTRIBUTION):
             hint = f"looks like logits: use {spec.logits_alternative}" if spec.logits_alternative else None
-            _fail_at(array, name, (array < 0) | (array > 1), "expected probabilities in [0, 1]", hint)
+            fail_at(array, name, (array < 0) | (array > 1), "expected probabilities in [0, 1]", hint)
             if domain is Domain.CLASS_DISTRIBUTION:
                 _check_row_sums(array, name, hint)
         elif domain is Domain.LABEL:
-            _fail_at(array, name, (array < 0) | (array > 1), "expected labels in [0, 1]")
+            fail_at(array, name, (array < 0) | (array > 1), "expected labels in [0, 1]")
         elif domain is Domain.CLASS_TARGET and not is_class_ids(scores, array):
-            _fail_at(array, name, (array < 0) | (array > 1), "expected class probabilities in [0, 1]")
+            fail_at(array, name, (array < 0) | (array > 1), "expected class probabilities in [0, 1]")
             _check_row_sums(array, name, "one-hot or probability rows must sum to 1")
         elif domain in (Domain.CLASS_TARGET, Domain.TOKEN_IDS):
             _check_class_ids(array, name, scores.shape[-1], ignore_index)
         elif domain in _LOWER_BOUNDS:
             bound, inclusive, message = _LOWER_BOUNDS[domain]
-            _fail_at(array, name, (array < bound) if inclusive else (array <= bound), message)
+            fail_at(array, name, (array < bound) if inclusive else (array <= bound), message)
         elif domain is Domain.SIGNED_LABEL:
-            _fail_at(array, name, ~np.isin(array, (-1.0, 0.0, 1.0)) & ~np.isnan(array),
+            fail_at(array, name, ~np.isin(array, (-1.0, 0.0, 1.0)) & ~np.isnan(array),
                      "expected labels +1 or -1 (or 1 and 0)")
         elif domain in (Domain.LOG_DISTRIBUTION, Domain.CLASS_DISTRIBUTION_OR_LOG):
             log = domain is Domain.LOG_DISTRIBUTION or bool((params or {}).get("log_target"))
@@ -163,24 +163,24 @@ def check_domains(spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapp
 def _check_row_sums(array, name, hint):
     row_sums = array.sum(axis=-1)
     bad = np.abs(row_sums - 1.0) > ROW_SUM_TOLERANCE
-    _fail_at(row_sums, name, bad, "expected a row of class probabilities summing to 1", hint)
+    fail_at(row_sums, name, bad, "expected a row of class probabilities summing to 1", hint)
 
 
 def _check_distribution(array, name, log):
     """Rows of class probabilities, or of their logs: values <= 0 whose exp sums to 1."""
     if not log:
-        _fail_at(array, name, (array < 0) | (array > 1), "expected probabilities in [0, 1]")
+        fail_at(array, name, (array < 0) | (array > 1), "expected probabilities in [0, 1]")
         _check_row_sums(array, name, None)
         return
     hint = "log-probabilities (log_softmax of logits): exp of each row sums to 1"
-    _fail_at(array, name, array > 0, "expected log-probabilities <= 0", hint)
+    fail_at(array, name, array > 0, "expected log-probabilities <= 0", hint)
     _check_row_sums(np.exp(array), name, hint)
 
 
 def _check_class_ids(array, name, num_classes, ignore_index=None):
     counted = np.ones(array.shape, dtype=bool) if ignore_index is None else array != ignore_index
-    _fail_at(array, name, ~np.isfinite(array), "expected class ids (integers), even under --nan-policy")
-    _fail_at(array, name, counted & (array != np.round(array)), "expected integer class ids",
+    fail_at(array, name, ~np.isfinite(array), "expected class ids (integers), even under --nan-policy")
+    fail_at(array, name, counted & (array != np.round(array)), "expected integer class ids",
              hint="for one-hot or probability targets give one column per class")
-    _fail_at(array, name, counted & ((array < 0) | (array >= num_classes)),
+    fail_at(array, name, counted & ((array < 0) | (array >= num_classes)),
              f"expected class ids in [0, {num_classes - 1}] for {num_classes} classes")

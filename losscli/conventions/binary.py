@@ -16,7 +16,7 @@ from ..losses import classification, margin
 from ..losses._numerics import sigmoid
 from ..losses.focal import GAMMA_PARAM
 from ..spec import Domain, InputSpec, ParamSpec
-from ..validation import locate
+from ..validation import fail_at
 from .record import KERAS_EPSILON, Convention, Knob, float32, float64
 from .regression import KERAS_LOSS, OPTAX_MEAN, XGBOOST_FLOAT32
 
@@ -103,11 +103,8 @@ def bce_lightgbm_gradient(pred, target):
 def check_hard_labels(arrays, params) -> None:
     """scikit-learn's log_loss takes class labels (0/1), one column."""
     target = arrays["target"]
-    soft = (target != 0) & (target != 1) & ~np.isnan(target)
-    if soft.any():
-        row, column = locate(target, np.flatnonzero(soft.ravel())[0])
-        raise InputError(f"scikit-learn's log_loss takes class labels 0 or 1, got {target.ravel()[soft.ravel()][0]:g}",
-                         input_name="target", row=row, column=column)
+    fail_at(target, "target", (target != 0) & (target != 1) & ~np.isnan(target),
+            "scikit-learn's log_loss takes class labels 0 or 1")
     if target.ndim > 1 and target.shape[-1] > 1:
         raise InputError("scikit-learn's log_loss reads several label columns as one multi-class distribution per "
                          f"row, not {target.shape[-1]} binary problems: give one column", input_name="target")

@@ -11,9 +11,8 @@ import math
 
 import numpy as np
 
-from ..errors import InputError
 from ..spec import Domain, InputSpec, LossSpec, ParamSpec, Task
-from ..validation import locate
+from ..validation import fail_at
 from . import double_double as dd
 from ._numerics import (
     SERIES_RADIUS,
@@ -27,14 +26,6 @@ from ._numerics import (
 
 ELEMENTWISE = (("...",),)
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-def _require(array: np.ndarray, name: str, bad: np.ndarray, message: str) -> None:
-    """InputError at the first True element of ``bad``, with its row, column and value."""
-    flat = np.flatnonzero(bad.ravel())
-    if flat.size:
-        row, column = locate(array, flat[0])
-        raise InputError(f"{message}, got {array.ravel()[flat[0]]:g}", input_name=name, row=row, column=column)
 
 
 # --- Poisson NLL --------------------------------------------------------------------------------
@@ -143,7 +134,7 @@ def poisson_nll_gradient(pred, target, *, log_input: bool, full: bool, eps: floa
 
 def check_poisson_nll(arrays, params) -> None:
     if not params["log_input"]:
-        _require(arrays["pred"], "pred", arrays["pred"] < 0, "expected rates >= 0 (log_input is false)")
+        fail_at(arrays["pred"], "pred", arrays["pred"] < 0, "expected rates >= 0 (log_input is false)")
 
 
 def sample_poisson_nll(rng, n, params):
@@ -265,7 +256,7 @@ def tweedie_gradient(pred: np.ndarray, target: np.ndarray, *, power: float) -> d
 
 def check_tweedie(arrays, params) -> None:
     if params["power"] == 2.0:
-        _require(arrays["target"], "target", arrays["target"] <= 0, "expected targets > 0 (power 2, Gamma)")
+        fail_at(arrays["target"], "target", arrays["target"] <= 0, "expected targets > 0 (power 2, Gamma)")
 
 
 def sample_tweedie(rng, n, params):
