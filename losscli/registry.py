@@ -5,11 +5,23 @@ from __future__ import annotations
 import difflib
 
 from .errors import UnknownLossError
-from .losses import categorical, classification, embedding, focal, likelihood, margin, regression, robust, sequence
+from .losses import (
+    categorical,
+    classification,
+    embedding,
+    focal,
+    likelihood,
+    margin,
+    regression,
+    robust,
+    sequence,
+    tweedie,
+)
 from .spec import LossSpec
 
-LOSSES: tuple[LossSpec, ...] = (*regression.SPECS, *robust.SPECS, *likelihood.SPECS, *classification.SPECS,
-                                *categorical.SPECS, *focal.SPECS, *margin.SPECS, *embedding.SPECS, *sequence.SPECS)
+LOSSES: tuple[LossSpec, ...] = (*regression.SPECS, *robust.SPECS, *likelihood.SPECS, *tweedie.SPECS,
+                                *classification.SPECS, *categorical.SPECS, *focal.SPECS, *margin.SPECS,
+                                *embedding.SPECS, *sequence.SPECS)
 
 
 def _normalise(name: str) -> str:

@@ -1,4 +1,4 @@
-"""poisson_nll, gaussian_nll and tweedie (losscli/losses/likelihood.py): hand values with their
+"""poisson_nll, gaussian_nll and tweedie (losscli/losses/likelihood.py, tweedie.py): hand values with their
 provenance, identities, domains and stability.
 """
 

@@ -1,4 +1,4 @@
-"""Records for poisson_nll, gaussian_nll and tweedie (losscli/losses/likelihood.py)."""
+"""Records for poisson_nll, gaussian_nll and tweedie (losscli/losses/likelihood.py, tweedie.py)."""
 
 from __future__ import annotations
 
