@@ -13,12 +13,13 @@ from __future__ import annotations
 from ..errors import LossCliError
 from ..registry import LOSSES, get_loss
 from ..spec import LossSpec
-from . import binary, categorical, counts, regression
+from . import binary, categorical, counts, margin, regression
 from .record import DEFAULT_FRAMEWORK, FRAMEWORKS, Convention, Knob, derive
 from .torch_calls import ConventionWarning, torch_conventions
 
 CONVENTIONS: tuple[Convention, ...] = (*torch_conventions(LOSSES), *regression.CONVENTIONS, *counts.CONVENTIONS,
-                                       *binary.CONVENTIONS, *categorical.CONVENTIONS)
+                                       *binary.CONVENTIONS, *margin.CONVENTIONS,
+                                       *categorical.CONVENTIONS)
 _BY_KEY = {convention.key: convention for convention in CONVENTIONS}
 if len(_BY_KEY) != len(CONVENTIONS):
     raise RuntimeError("two conventions for the same loss and framework")
