@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .reduction import REDUCTIONS, Aggregate, broadcast_weights, weight_exponent
+from .reduction import REDUCTIONS, Aggregate, broadcast_weights, gradient_lift, weight_exponent
 from .registry import get_loss
 from .scaled import Factor
 from .spec import LossSpec
@@ -119,9 +119,10 @@ class Evaluation:
         with np.errstate(over="ignore"):
             return transform.function(self.per_sample)
 
-    def batch_gradients(self, spec: LossSpec, reduction: str) -> dict[str, np.ndarray]:
+    def batch_gradients(self, spec: LossSpec, reduction: str, lift: int = 0) -> dict[str, np.ndarray]:
         """Gradients that need no other batch: w_i·dl_i/dx for mean and sum (times
-        :func:`gradient_factor` once every batch is in), T'(l_i)·dl_i/dx for none."""
+        :func:`gradient_factor` once every batch is in), T'(l_i)·dl_i/dx for none. ``lift``:
+        weighted gradients are taken as w_i·(dl_i/dx·2^lift) (see :func:`~losscli.reduction.gradient_lift`)."""
         transform = spec.transform
         if reduction == "none" and self.sample_gradients and transform and transform.chain:
             return transform.chain(self.per_sample, self.sample_gradients, *self.arrays.values(), **self.params)
@@ -131,7 +132,8 @@ class Evaluation:
             factor = 1.0 if self.sample_weights is None else self.sample_weights
         if np.isscalar(factor) and factor == 1.0:
             return dict(self.sample_gradients)
-        return {name: grad * _expand(factor, grad.ndim) for name, grad in self.sample_gradients.items()}
+        return {name: (np.ldexp(grad, lift) if lift else grad) * _expand(factor, grad.ndim)
+                for name, grad in self.sample_gradients.items()}
 
 
 def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str, Any], weights=None,
@@ -160,18 +162,19 @@ def reduced_value(spec: LossSpec, aggregate: Aggregate, reduction: str) -> float
 
 
 def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str,
-                    weight_exponent: int = 0) -> Factor | np.ndarray:
+                    units_exponent: int = 0) -> Factor | np.ndarray:
     """What turns the batches' w_i·dl_i/dx into the gradient of the reduced loss:
     1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform; times
-    2^weight_exponent when the batches used weights·2^-weight_exponent (see
-    :func:`~losscli.reduction.weight_exponent`). A :class:`~losscli.scaled.Factor`: it may lie
+    2^units_exponent when the batches' gradients were kept in units of 2^-units_exponent: weights·2^-E
+    (see :func:`~losscli.reduction.weight_exponent`) and dl_i/dx·2^L (:func:`~losscli.reduction.gradient_lift`)
+    give units_exponent = E - L. A :class:`~losscli.scaled.Factor`: it may lie
     beyond the doubles (rmse at residuals of 1e-311) though the gradients it makes do not.
     With per-column aggregates (multioutput "uniform_average") one factor per column, each its
     column's factor / D, as an array [D] (doubles) that multiplies gradients [N, D]."""
     if reduction == "mean" and aggregate.columns:
-        return np.array([float(gradient_factor(spec, column, reduction, weight_exponent))
+        return np.array([float(gradient_factor(spec, column, reduction, units_exponent))
                          for column in aggregate.columns]) / len(aggregate.columns)
-    factor = Factor.of(_transformed(spec, aggregate, reduction)[1]) * Factor(1.0, weight_exponent)
+    factor = Factor.of(_transformed(spec, aggregate, reduction)[1]) * Factor(1.0, units_exponent)
     if reduction == "mean":
         total = aggregate.scaled_total
         factor = factor * Factor.of(total.mantissa).reciprocal() * Factor(1.0, -total.exponent)
@@ -212,13 +215,14 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
     batch = evaluate(spec, arrays, resolved, scaled, nan_policy, gradient)
     if batch.kept_rows is not None and not batch.kept_rows.any():
         raise InputError("every row has a NaN or infinite value: nothing left after --nan-policy omit")
-    gradients = batch.batch_gradients(spec, reduction)
+    lift = 0 if weights is None or reduction == "none" else gradient_lift(batch.sample_gradients, scaled)
+    gradients = batch.batch_gradients(spec, reduction, lift)
     aggregate = batch.aggregate.rescaled(exponent, spec.mean_divisor)
     if reduction == "none":
         value = batch.per_sample_values(spec)
     else:
         value = reduced_value(spec, aggregate, reduction)
-        factor = gradient_factor(spec, aggregate, reduction, exponent)
+        factor = gradient_factor(spec, aggregate, reduction, exponent - lift)
         with np.errstate(over="ignore"):  # a gradient beyond the doubles is inf, as is the truth
             gradients = {name: grad * factor for name, grad in gradients.items()}
     sample_weights = None if batch.sample_weights is None else np.ldexp(batch.sample_weights, exponent)

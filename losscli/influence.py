@@ -160,9 +160,11 @@ class InfluencePartial:
                                 np.concatenate([self.loss_grads, other.loss_grads])[by_loss], grad_rows[by_grad],
                                 grad_values[by_grad], keep_loss, keep_grad, loss_floor, grad_floor)
 
-    def scaled(self, factor: float) -> InfluencePartial:
-        """The influence of weights·factor: contributions times factor, squared gradients times factor²."""
-        square = factor * factor
+    def scaled(self, factor: float, gradient_factor: float | None = None) -> InfluencePartial:
+        """The influence of weights·factor: contributions times factor, squared gradients times
+        factor² (gradient_factor², when the gradients' units change apart from the weights')."""
+        gradient_factor = factor if gradient_factor is None else gradient_factor
+        square = gradient_factor * gradient_factor
         return replace(self, loss_total=self.loss_total * factor, grad_total=self.grad_total * square,
                        loss_values=self.loss_values * factor, loss_grads=self.loss_grads * square,
                        grad_values=self.grad_values * square, loss_floor=self.loss_floor * factor,

@@ -5,7 +5,10 @@ batch by batch equal those of the whole array: every piece is a partial aggregat
 (Σ w·ℓ, Σ w·d, count; gradient statistics with row numbers; per-group aggregates; the rows of
 largest contribution). Only the gradient of a mean needs the final Σw, so batch gradients are
 w_i·dl_i/dx and :attr:`StreamResult.gradient_factor` turns them into the gradient of the
-reduced loss at the end.
+reduced loss at the end. They are kept in units of 2^-U, U = E - L: weights·2^-E (extreme
+weights, :func:`~losscli.reduction.weight_exponent`) times dl_i/dx·2^L (gradients lifted out of
+the subnormals, :func:`~losscli.reduction.gradient_lift`); a partial has one U, the largest
+its batches needed, so no lifted value overflows.
 
 What a reducer has seen is a :class:`StreamPartial`: small, picklable, and mergeable with the
 partial of the rows that follow, so shards reduced apart (on Dask workers) and merged give the
@@ -26,7 +29,8 @@ from .engine import evaluate, gradient_factor, reduced_value
 from .errors import InputError
 from .groups import GroupValue, group_aggregates, group_values, merge_groups
 from .inputs import Batch, InputPlan
-from .reduction import Aggregate, weight_exponent
+from .reduction import Aggregate, gradient_lift, weight_exponent
+from .scaled import Factor
 from .spec import LossSpec
 from .summary import DEFAULT_TOP_ROWS, GradientStats
 
@@ -38,10 +42,12 @@ if TYPE_CHECKING:
 class BatchOutput:
     """What a batch adds to per-row outputs, aligned with its input rows (NaN where a row was
     omitted): per-sample values (transformed for "none"), and the gradient of the first
-    differentiable input (times gradient_factor at the end for mean and sum)."""
+    differentiable input (times :meth:`StreamResult.factor_for` its gradient_exponent at the
+    end for mean and sum)."""
 
     per_sample: np.ndarray
     gradient: np.ndarray
+    gradient_exponent: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,15 +71,26 @@ class StreamResult:
     rows_omitted: int
     groups: list[GroupValue] | None
     influence: Influence | None = None
+    gradient_exponent: int = 0  # the units (2^-U) gradient_factor takes gradients from
 
     @property
     def gradient(self) -> GradientStats:
         return self.gradients[self.gradient_input]
 
+    def factor_for(self, exponent: int):
+        """The gradient factor for a batch's gradients kept in units of 2^-exponent
+        (:attr:`BatchOutput.gradient_exponent`); exact, though 2^exponent may not be a double."""
+        shift = exponent - self.gradient_exponent
+        if shift == 0:
+            return self.gradient_factor
+        if isinstance(self.gradient_factor, np.ndarray):
+            return np.ldexp(self.gradient_factor, shift)
+        return self.gradient_factor * Factor(1.0, shift)
+
 
 @dataclass(frozen=True)
 class HeldGradients:
-    """One batch's gradients w·∂ℓ (in units of weights·2^-weight_exponent), kept to the end when
+    """One batch's gradients w·∂ℓ (in units of 2^-gradient_exponent), kept to the end when
     the final factor is one per output column (multioutput "uniform_average": each column's mean
     scales its own gradients, so the rows of largest gradient are known only once every column's
     mean is): the statistics are then taken from them, batch by batch, as they would have been."""
@@ -83,10 +100,10 @@ class HeldGradients:
     row_ids: np.ndarray | None
     losses: np.ndarray
     ids: Mapping[str, np.ndarray] | None
-    weight_exponent: int
+    gradient_exponent: int
 
-    def stats(self, factor: np.ndarray, weight_exponent: int, top: int) -> dict[str, GradientStats]:
-        scale = factor * float(np.ldexp(1.0, self.weight_exponent - weight_exponent))
+    def stats(self, factor: np.ndarray, gradient_exponent: int, top: int) -> dict[str, GradientStats]:
+        scale = np.ldexp(factor, self.gradient_exponent - gradient_exponent)
         with np.errstate(over="ignore", invalid="ignore"):
             return {name: GradientStats.of(gradient * scale, 0, top, self.row_ids, self.losses, ids=self.ids)
                     for name, gradient in self.gradients.items()}
@@ -107,26 +124,34 @@ class StreamPartial:
     rows_omitted: int = 0
     groups: dict[str, Aggregate] | None = None
     influence: InfluencePartial | None = None
-    weight_exponent: int = 0
+    weight_exponent: int = 0  # contributions w·ℓ in units of 2^-weight_exponent
     held: tuple[HeldGradients, ...] = ()
+    gradient_exponent: int = 0  # gradients w·∂ℓ (statistics, influence) in units of 2^-gradient_exponent
 
-    def aligned(self, exponent: int) -> StreamPartial:
-        """The same partial with its weight-linear statistics (gradients w·∂ℓ, influence) in units
-        of weights·2^-exponent rather than 2^-weight_exponent (exactly: powers of two)."""
-        shift = self.weight_exponent - exponent
-        if shift == 0:
+    def aligned(self, weight_exponent: int, gradient_exponent: int) -> StreamPartial:
+        """The same partial with its contributions in units of 2^-weight_exponent and its
+        gradients in units of 2^-gradient_exponent (exactly: powers of two; the exponents are
+        never below the partial's own, so nothing overflows, and what underflows is below the
+        doubles beside the rest)."""
+        weight_shift = self.weight_exponent - weight_exponent
+        gradient_shift = self.gradient_exponent - gradient_exponent
+        if weight_shift == gradient_shift == 0:
             return self
-        factor = float(np.ldexp(1.0, shift))
+        factor = Factor(1.0, gradient_shift)
         stats = None if self.stats is None else {name: item.scaled(factor) for name, item in self.stats.items()}
-        influence = None if self.influence is None else self.influence.scaled(factor)
-        return replace(self, stats=stats, influence=influence, weight_exponent=exponent)
+        influence = None if self.influence is None else self.influence.scaled(float(np.ldexp(1.0, weight_shift)),
+                                                                              float(factor))
+        return replace(self, stats=stats, influence=influence, weight_exponent=weight_exponent,
+                       gradient_exponent=gradient_exponent)
 
     def merge(self, other: StreamPartial) -> StreamPartial:
         """The partial of these rows followed by other's (other's row numbers shift by self.rows)."""
-        if self.weight_exponent != other.weight_exponent and self.stats is not None and other.stats is not None:
-            exponent = max(self.weight_exponent, other.weight_exponent)
-            return self.aligned(exponent).merge(other.aligned(exponent))
-        exponent = other.weight_exponent if self.stats is None else self.weight_exponent  # nothing seen: theirs
+        units, other_units = (self.weight_exponent, self.gradient_exponent), (other.weight_exponent,
+                                                                           other.gradient_exponent)
+        if units != other_units and self.stats is not None and other.stats is not None:
+            common = (max(units[0], other_units[0]), max(units[1], other_units[1]))
+            return self.aligned(*common).merge(other.aligned(*common))
+        weight_exponent, gradient_exponent = other_units if self.stats is None else units  # nothing seen: theirs
         stats = self.stats
         if other.stats is not None:
             shifted = {name: item.shifted(self.rows) for name, item in other.stats.items()}
@@ -139,13 +164,13 @@ class StreamPartial:
             influence = self.influence.merge(other.influence)
         return StreamPartial(self.aggregate.merge(other.aggregate), stats, self.total_loss + other.total_loss,
                              self.rows + other.rows, self.rows_omitted + other.rows_omitted, groups, influence,
-                             exponent, self.held + other.held)
+                             weight_exponent, self.held + other.held, gradient_exponent)
 
     def held_stats(self, factor: np.ndarray, top: int) -> dict[str, GradientStats]:
         """The gradient statistics of the held batches, each column times its factor."""
         merged, offset = None, 0
         for held in self.held:
-            stats = {name: item.shifted(offset) for name, item in held.stats(factor, self.weight_exponent,
+            stats = {name: item.shifted(offset) for name, item in held.stats(factor, self.gradient_exponent,
                                                                              top).items()}
             merged = stats if merged is None else {name: item.merge(stats[name]) for name, item in merged.items()}
             offset += held.rows
@@ -173,8 +198,9 @@ class StreamReducer:
     def add(self, batch: Batch) -> BatchOutput:
         """Reduce one batch. Extreme weights (1e308) are used as weights·2^-E, E fixed by the first
         batch (see :func:`~losscli.reduction.weight_exponent`): every aggregate is kept in true
-        units, and the gradient statistics, the influence and the batch's gradient output in these
-        units, which :meth:`result`'s gradient_factor undoes."""
+        units, the influence's contributions in these units, and the gradient statistics and the
+        batch's gradient output in units of 2^-U (see the module), which :meth:`result`'s
+        gradient_factor (:meth:`StreamResult.factor_for`) undoes."""
         if self.weight_exponent is None:
             self.weight_exponent = weight_exponent(batch.weights)
         exponent, divisor = self.weight_exponent, self.spec.mean_divisor
@@ -182,7 +208,8 @@ class StreamReducer:
         evaluation = evaluate(self.spec, batch.arrays, self.params, weights, self.nan_policy)
         kept = evaluation.kept_rows
         row_ids = None if kept is None else np.flatnonzero(kept)
-        gradients = evaluation.batch_gradients(self.spec, self.reduction)
+        units = self._gradient_units(evaluation, weights)
+        gradients = evaluation.batch_gradients(self.spec, self.reduction, exponent - units)
         per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
         seen = self.partial.stats or {}
         stats = {name: GradientStats.of(gradients[name], 0, self.top, row_ids, per_row_loss,
@@ -207,11 +234,23 @@ class StreamReducer:
         held = ()
         if self.spec.multioutput != "pooled" and self.reduction == "mean" and evaluation.aggregate.columns:
             held = (HeldGradients(batch.rows, {name: gradients[name] for name in self.gradient_inputs}, row_ids,
-                                  per_row_loss, batch.ids, exponent),)
+                                  per_row_loss, batch.ids, units),)
         self.merge(StreamPartial(evaluation.aggregate.rescaled(exponent, divisor), stats, float(np.sum(per_row_loss)),
-                                 batch.rows, omitted, groups, spread, exponent, held))
+                                 batch.rows, omitted, groups, spread, exponent, held, units))
         per_sample = evaluation.per_sample_values(self.spec) if self.reduction == "none" else evaluation.per_sample
-        return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradients[self.gradient_input], kept))
+        return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradients[self.gradient_input], kept), units)
+
+    def _gradient_units(self, evaluation, weights) -> int:
+        """U for this batch's gradients: E - L, L lifting its weighted gradients out of the
+        subnormals, but never below the U of the rows seen so far (whose statistics are then
+        brought to it), so that a batch of larger gradients, lifted less, cannot overflow."""
+        exponent = self.weight_exponent
+        lift = 0 if weights is None or self.reduction == "none" else gradient_lift(evaluation.sample_gradients, weights)
+        if self.partial.stats is None:
+            return exponent - lift
+        units = max(exponent - lift, self.partial.gradient_exponent)
+        self.partial = self.partial.aligned(self.partial.weight_exponent, units)
+        return units
 
     def merge(self, partial: StreamPartial) -> None:
         """Take in the partial of the rows that follow those seen so far (a batch, or a shard
@@ -231,7 +270,7 @@ class StreamReducer:
             value, factor = None, 1.0
         else:
             value = reduced_value(self.spec, partial.aggregate, self.reduction)
-            factor = gradient_factor(self.spec, partial.aggregate, self.reduction, partial.weight_exponent)
+            factor = gradient_factor(self.spec, partial.aggregate, self.reduction, partial.gradient_exponent)
         groups = None if partial.groups is None else group_values(self.spec, self.reduction, partial.groups)
         spread = None
         if self.influence is not None:
@@ -241,8 +280,8 @@ class StreamReducer:
         else:
             stats = {name: item.scaled(factor) for name, item in partial.stats.items()}
         return StreamResult(self.spec, self.params, self.reduction, value, partial.aggregate, self.gradient_input,
-                            stats, factor,
-                            partial.total_loss, partial.rows, partial.rows_omitted, groups, spread)
+                            stats, factor, partial.total_loss, partial.rows, partial.rows_omitted, groups, spread,
+                            partial.gradient_exponent)
 
 
 def plan_batches(plan: InputPlan, specs: Sequence[LossSpec]) -> Iterable[Batch]:

@@ -2,13 +2,22 @@
 
 Optional test extras (PyTorch, JAX, the frameworks behind ``--convention``) are installed by
 ``.ci/run``; without them their tests skip, and the end of the run says so in one line each.
+
+Hypothesis draws new examples on each run, which is how it finds the rare input; ``.ci/run``
+sets HYPOTHESIS_PROFILE=ci so that a submission's CI draws the same examples every time (a run
+that found a counterexample locally reproduces it with the printed blob).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 OPTIONAL = {
     "torch": "PyTorch cross-checks (pip install torch==2.13.0)",

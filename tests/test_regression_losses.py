@@ -214,15 +214,17 @@ def test_msle_of_a_millionfold_error():
     assert result.value == pytest.approx((6 * math.log(10)) ** 2, rel=1e-15)
 
 
-@pytest.mark.parametrize("scale", [1e160, 1e-170, 1e-300, 1e-311, 5e-324, 1.0])
-def test_rmse_mean_and_gradient_at_residuals_whose_squares_are_not_doubles(scale):
+@pytest.mark.parametrize("weights", [[1.0, 3.0, 0.5], [1e-3, 0.7, 0.1]], ids=["weights", "small-weights"])
+@pytest.mark.parametrize("scale", [1e160, 1e-170, 1e-300, 1e-311, 1e-320, 5e-324, 1.0])
+def test_rmse_mean_and_gradient_at_residuals_whose_squares_are_not_doubles(scale, weights):
     """The mean of squares is taken from the residuals (a ScaledSum of r²): RMSE and its gradient
     r_i·w_i/(Σw·RMSE) match a 50-digit reference where r² over- or underflows, and where the
-    residuals are subnormal (the gradient factor 1/(Σw·RMSE) is then beyond the doubles)."""
+    residuals are subnormal (the gradient factor 1/(Σw·RMSE) is then beyond the doubles, and
+    w_i·2r_i would round to the subnormal grid: 0.001·2e-320 is 2e-323, 10% off, before the lift)."""
     mpmath = pytest.importorskip("mpmath")
     mpmath.mp.dps = 50
     residuals = np.array([1.0, -2.0, 3.5]) * scale
-    weights = np.array([1.0, 3.0, 0.5])
+    weights = np.array(weights)
     result = compute("rmse", residuals, np.zeros(3), weights=weights)
     exact = mpmath.sqrt(sum(mpmath.mpf(w) * mpmath.mpf(r) ** 2 for r, w in zip(residuals, weights, strict=True))
                         / mpmath.mpf(weights.sum()))
@@ -230,6 +232,16 @@ def test_rmse_mean_and_gradient_at_residuals_whose_squares_are_not_doubles(scale
     expected = [float(mpmath.mpf(r) * w / (mpmath.mpf(weights.sum()) * exact)) for r, w in zip(residuals, weights,
                                                                                              strict=True)]
     np.testing.assert_allclose(result.gradients["pred"], expected, rtol=1e-15)
+
+
+def test_gradient_of_tiny_weights_times_tiny_residuals():
+    """Weights of 1e-75 (used as given) times ∂ℓ = 2r of 2e-250 are 2e-325, below the doubles:
+    the mean's gradient 2r_i·w_i/Σw = r_i (N = 2) is a normal double and comes out exact,
+    as with equal weights of 1 (before: -0.0 for both)."""
+    residuals = np.array([1e-250, -3e-251])
+    for weight in (1e-75, 1e-70, 1.0):
+        result = compute("mse", residuals, np.zeros(2), weights=np.full(2, weight))
+        np.testing.assert_allclose(result.gradients["pred"], residuals, rtol=4e-16)
 
 
 def test_rmse_per_slice_at_residuals_whose_squares_are_not_doubles():

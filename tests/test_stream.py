@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 import losscli
 from losscli.cli import app
 from losscli.groups import groups_of
+from losscli.influence import InfluenceRequest, row_contributions
+from losscli.influence import influence as influence_of
 from losscli.inputs import Batch
 from losscli.io import batches
 from losscli.registry import get_loss
@@ -39,9 +41,10 @@ def reduce_in_batches(spec, arrays, params, reduction, weights=None, labels=None
         batch = Batch({name: array[start:stop] for name, array in arrays.items()},
                       None if weights is None else weights[start:stop],
                       None if labels is None else labels[start:stop])
-        gradients.append(reducer.add(batch).gradient)
+        gradients.append(reducer.add(batch))
     result = reducer.result()
-    return result, np.concatenate(gradients) * result.gradient_factor
+    return result, np.concatenate([output.gradient * result.factor_for(output.gradient_exponent)
+                                   for output in gradients])
 
 
 @pytest.mark.parametrize("name", ["mse", "huber", "bce_logits", "softmax_cross_entropy", "triplet", "infonce",
@@ -66,6 +69,39 @@ def test_batches_equal_the_whole(name, reduction):
     assert [row for row, *_ in streamed.gradient.top_rows] == list(np.argsort(-whole_rows, kind="stable")[:3])
     expected_groups = {group.label: group.value for group in groups_of(whole, labels)}
     assert {group.label: group.value for group in streamed.groups} == pytest.approx(expected_groups, rel=REL)
+
+
+@pytest.mark.parametrize("name", ["rmse", "mse"])
+@pytest.mark.parametrize("scales", [(1e-320, 1e-320), (1e-320, 1.0), (1.0, 1e-320), (1e-200, 1e-311), (1e150, 1e-300)],
+                         ids=lambda scales: "-".join(f"{scale:g}" for scale in scales))
+def test_weighted_gradients_of_subnormal_residuals_stream_like_the_whole(name, scales):
+    """Rows whose w·∂ℓ is below the doubles (residuals of 1e-320 times weights of 0.001) are
+    lifted by a power of two, batch by batch; a later batch of larger gradients brings the rows
+    before it to its units (never the reverse, which would overflow). The streamed gradient, its
+    statistics and the value equal the whole array's (a 50-digit reference for rmse)."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    rng = np.random.default_rng(21)
+    residuals = np.concatenate([rng.uniform(-4.0, 4.0, 20) * scale for scale in scales])
+    weights = rng.choice([1e-3, 0.1, 0.7, 3.0], 40)
+    spec = get_loss(name)
+    whole = losscli.compute(spec, residuals, np.zeros(40), weights=weights)
+    streamed, gradient = reduce_in_batches(spec, {"pred": residuals, "target": np.zeros(40)}, {}, "mean", weights,
+                                           pieces=2)
+    exact_w = [mpmath.mpf(float(w)) for w in weights]
+    total = sum(exact_w)
+    mean_square = sum(w * mpmath.mpf(float(r)) ** 2 for w, r in zip(exact_w, residuals, strict=True)) / total
+    if name == "rmse":  # ∂/∂ŷ_i = w_i r_i / (Σw · RMSE)
+        expected = [float(w * mpmath.mpf(float(r)) / (total * mpmath.sqrt(mean_square)))
+                    for w, r in zip(exact_w, residuals, strict=True)]
+    else:  # 2 w_i r_i / Σw
+        expected = [float(2 * w * mpmath.mpf(float(r)) / total) for w, r in zip(exact_w, residuals, strict=True)]
+    assert streamed.value == pytest.approx(whole.value, rel=1e-15)
+    np.testing.assert_allclose(whole.gradients["pred"], expected, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-14, atol=1e-300)
+    norm = float(mpmath.sqrt(sum(mpmath.mpf(value) ** 2 for value in expected)))
+    assert streamed.gradient.as_dict()["l2_norm"] == pytest.approx(norm, rel=1e-14)
+    assert streamed.gradient.max_row == int(np.argmax(np.abs(expected)))
 
 
 def test_group_values_equal_each_slice_alone():
@@ -250,3 +286,57 @@ def test_cli_streams_per_column_rmse(tmp_path, monkeypatch):
     whole = losscli.compute(losscli.conventions.apply_convention("rmse", "sklearn"), pred, target, weights=weights)
     assert json.loads(result.stdout)["value"] == pytest.approx(per_column_rmse(pred, target, weights), rel=1e-14)
     np.testing.assert_allclose(np.load(tmp_path / "grad.npy"), whole.gradients["pred"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("suffix", ["npy", "csv"])
+def test_cli_writes_the_gradients_of_subnormal_residuals_batch_by_batch(tmp_path, monkeypatch, suffix):
+    """--gradient written in batches of 7 rows, some lifted out of the subnormals and some not
+    (rows 1-14 have residuals of 1e-320, the rest of 1e-311 or 1, lifted less or not at all), each
+    scaled by its own batch's units."""
+    rng = np.random.default_rng(22)
+    pred = np.concatenate([rng.uniform(-4.0, 4.0, 14) * 1e-320, rng.uniform(-4.0, 4.0, 14) * 1e-311,
+                           rng.uniform(-4.0, 4.0, 14)])
+    weights = rng.choice([1e-3, 0.1, 3.0], 42)
+    for rows in (28, 42):  # without and with the rows of 1
+        _write_columns(tmp_path, pred=pred[:rows], target=np.zeros(rows), w=weights[:rows])
+        for loss in ("rmse", "mse"):
+            out = tmp_path / f"{loss}_grad.{suffix}"
+            result = streamed(monkeypatch, "compute", loss, tmp_path / "pred.csv", tmp_path / "target.csv",
+                              "--weights", tmp_path / "w.csv", "--gradient", out, "--format", "json")
+            assert result.exit_code == 0, result.output
+            whole = losscli.compute(loss, pred[:rows], np.zeros(rows), weights=weights[:rows]).gradients["pred"]
+            written = np.load(out) if suffix == "npy" else np.loadtxt(out, delimiter=",", skiprows=1, usecols=1)
+            np.testing.assert_allclose(written, whole, rtol=1e-15, atol=1e-300)
+            norm = float(np.sqrt(np.sum(whole**2)))
+            assert json.loads(result.stdout)["gradient"]["l2_norm"] == pytest.approx(norm, rel=1e-14)
+
+
+def _write_columns(directory, **columns):
+    for name, values in columns.items():
+        np.savetxt(directory / f"{name}.csv", values, header=name, comments="", fmt="%.17g")
+
+
+@pytest.mark.parametrize("influence", [False, True])
+def test_shards_in_other_units_merge_like_the_whole(influence):
+    """Partials reduced apart (as on Dask workers) keep gradients in units of their own: a shard
+    of residuals of 1e-320 (lifted) merged before or after a shard of 1e-311 or of 1 is brought
+    to the other's units, and the result equals the whole array's, influence included."""
+    rng = np.random.default_rng(23)
+    shards = [rng.uniform(-4.0, 4.0, 10) * scale for scale in (1e-320, 1e-311, 1.0)]
+    weights = [rng.choice([1e-3, 0.1, 3.0], 10) for _ in shards]
+    request = InfluenceRequest.for_rows(0.1, 30) if influence else None
+    for order in ([0, 1], [1, 0], [0, 2], [2, 0], [0, 1, 2]):
+        pred, w = np.concatenate([shards[i] for i in order]), np.concatenate([weights[i] for i in order])
+        whole = losscli.compute("rmse", pred, np.zeros(pred.size), weights=w)
+        merged = StreamReducer(get_loss("rmse"), {}, influence=request)
+        for i in order:
+            part = StreamReducer(get_loss("rmse"), {}, influence=request)
+            part.add(Batch({"pred": shards[i], "target": np.zeros(10)}, weights[i]))
+            merged.merge(part.partial)
+        result = merged.result()
+        norm = float(np.sqrt(np.sum(whole.gradients["pred"] ** 2)))
+        assert result.gradient.as_dict()["l2_norm"] == pytest.approx(norm, rel=1e-14)
+        assert result.gradient.max_row == int(np.argmax(np.abs(whole.gradients["pred"])))
+        if influence:
+            expected = influence_of(row_contributions(whole.per_sample, w), whole.gradients["pred"] ** 2, 0.1)
+            assert result.influence.grad_share == pytest.approx(expected.grad_share, rel=1e-12)

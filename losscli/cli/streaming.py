@@ -37,10 +37,11 @@ def run_locally(reducers, plan, outputs, per_sample, gradient, quiet):
         by_loss = list(zip(names, batch_outputs, strict=True))
         blocks = {"loss": {name: output.per_sample for name, output in by_loss},
                   "grad": {f"{name}_grad": output.gradient for name, output in by_loss}}
+        exponents = {"loss": {}, "grad": {f"{name}_grad": output.gradient_exponent for name, output in by_loss}}
         for role, table in tables.items():
             keys = {} if table.kind == "npy" else {"row": np.arange(first_row, first_row + batch.rows),
                                                    **id_blocks(batch.ids)}
-            table.append(**keys, **blocks[role])
+            table.append(exponents[role], **keys, **blocks[role])
         if kept_values:
             kept_ids.append(batch.ids)
             for values, output in zip(per_sample_values, batch_outputs, strict=True):
@@ -53,7 +54,7 @@ def run_locally(reducers, plan, outputs, per_sample, gradient, quiet):
         tables["loss"].finish()
     if "grad" in tables:
         columns = {f"{name}_grad": [f"{name}_grad_{column}" for column in input_columns] for name in names}
-        factors = {f"{name}_grad": result.gradient_factor for name, result in zip(names, results, strict=True)}
+        factors = {f"{name}_grad": result.factor_for for name, result in zip(names, results, strict=True)}
         tables["grad"].finish(factors, {block: given for block, given in columns.items()
                                         if len(given) == _row_width(tables["grad"].shapes.get(block, ()))})
     ids = {name: np.concatenate([item[name] for item in kept_ids]) for name in (kept_ids[0] if kept_ids else {})}

@@ -5,7 +5,8 @@ or of text, and every block of a batch has the same rows. A block with one value
 column named after the block; k values per row are columns ``name_1`` .. ``name_k`` (or the
 names given at :meth:`TableWriter.finish`). Batches go to an Arrow IPC scratch file next to the
 output, in constant memory; :meth:`TableWriter.finish` scales the blocks that need a factor
-known only at the end (the gradient of a mean needs the final Σw) and writes the file in the
+known only at the end (the gradient of a mean needs the final Σw; a batch may keep a block in
+units of its own, 2^-exponent, given to :meth:`TableWriter.append`) and writes the file in the
 format its extension names, under a temporary name; :meth:`TableWriter.commit` renames it into
 place. Until then the output path is untouched; :meth:`TableWriter.discard` removes every
 scratch file. See :class:`losscli.outputs.OutputSet` for several files committed together.
@@ -16,7 +17,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,12 +35,14 @@ class TableWriter:
         self.path, self.kind = path, file_format(path)  # an unknown extension fails before any work
         self.rows = 0
         self.shapes: dict[str, tuple[int, ...]] = {}
+        self._exponents: list[Mapping[str, int]] = []  # per batch, the blocks kept in units 2^-exponent
         self._scratch: str | None = temporary_file(path, "raw")
         self._stream = None  # the Arrow IPC writer, opened with the first batch's schema
         self._staged: str | None = None
 
-    def append(self, **blocks: np.ndarray) -> None:
-        """Add the rows of one batch: ``name=array`` per block, arrays [rows, ...]."""
+    def append(self, exponents: Mapping[str, int] | None = None, /, **blocks: np.ndarray) -> None:
+        """Add the rows of one batch: ``name=array`` per block, arrays [rows, ...]; ``exponents``:
+        blocks whose values are in units of 2^-exponent (see :meth:`finish`)."""
         import pyarrow as pa
 
         if not self.shapes:
@@ -52,11 +56,14 @@ class TableWriter:
         except OSError as error:
             raise cannot_write(self.path, error) from None
         self.rows += batch.num_rows
+        self._exponents.append(exponents or {})
 
-    def finish(self, scales: Mapping[str, float] | None = None,
+    def finish(self, scales: Mapping[str, float | Callable[[int], Any]] | None = None,
                names: Mapping[str, Sequence[str] | None] | None = None) -> None:
         """Write the whole table to a temporary file next to the output: each block times
-        ``scales[block]`` (default 1), columns named by ``names[block]`` (default: see module)."""
+        ``scales[block]`` (default 1), or times ``scales[block](exponent)`` for a batch that
+        appended it in units of 2^-exponent (0 if it gave none); columns named by
+        ``names[block]`` (default: see module)."""
         self._close_stream()
         self._staged = temporary_file(self.path, "tmp")
         try:
@@ -114,9 +121,14 @@ class TableWriter:
         import pyarrow as pa
 
         with pa.memory_map(self._scratch) as source:
-            for batch in pa.ipc.open_stream(source):
-                yield {name: _block_values(batch.column(name), self.shapes[name], scales.get(name, 1.0))
+            for batch, exponents in zip(pa.ipc.open_stream(source), self._exponents, strict=True):
+                yield {name: _block_values(batch.column(name), self.shapes[name],
+                                           _scale_of(scales.get(name, 1.0), exponents.get(name, 0)))
                        for name in self.shapes}
+
+
+def _scale_of(scale, exponent: int):
+    return scale(exponent) if callable(scale) else scale
 
 
 def _arrow_block(path: str, kind: str, name: str, values, shape: tuple[int, ...]):
