@@ -122,7 +122,7 @@ class Evaluation:
     def batch_gradients(self, spec: LossSpec, reduction: str, lift: int = 0) -> dict[str, np.ndarray]:
         """Gradients that need no other batch: w_i·dl_i/dx for mean and sum (times
         :func:`gradient_factor` once every batch is in), T'(l_i)·dl_i/dx for none. ``lift``:
-        weighted gradients are taken as w_i·(dl_i/dx·2^lift) (see :func:`~losscli.reduction.gradient_lift`)."""
+        weighted gradients w_i·dl_i/dx·2^lift, in one rounding (see :func:`lift_for`)."""
         transform = spec.transform
         if reduction == "none" and self.sample_gradients and transform and transform.chain:
             return transform.chain(self.per_sample, self.sample_gradients, *self.arrays.values(), **self.params)
@@ -132,8 +132,13 @@ class Evaluation:
             factor = 1.0 if self.sample_weights is None else self.sample_weights
         if np.isscalar(factor) and factor == 1.0:
             return dict(self.sample_gradients)
-        return {name: (np.ldexp(grad, lift) if lift else grad) * _expand(factor, grad.ndim)
-                for name, grad in self.sample_gradients.items()}
+        if not lift:
+            return {name: grad * _expand(factor, grad.ndim) for name, grad in self.sample_gradients.items()}
+        lifted = {}
+        for name, grad in self.sample_gradients.items():
+            mantissa, exponent = np.frexp(grad)  # m·w cannot underflow; the exponent is applied once
+            lifted[name] = np.ldexp(mantissa * _expand(factor, grad.ndim), exponent + lift)
+        return lifted
 
 
 def evaluate(spec: LossSpec, arrays: dict[str, np.ndarray], params: Mapping[str, Any], weights=None,
@@ -181,6 +186,23 @@ def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str,
     return factor
 
 
+def lift_for(spec: LossSpec, aggregate: Aggregate, reduction: str, weight_exponent: int,
+             evaluation: Evaluation) -> int:
+    """The lift (:func:`~losscli.reduction.gradient_lift`) of a batch's weighted gradients,
+    from the gradient factor of its own ``aggregate`` (true units) as if it were the whole input:
+    the whole input's factor is at most that for mean squares and plain means, so lifted
+    gradients do not overflow once scaled. 0 without weights, for "none", and for a batch whose
+    weights sum to zero."""
+    if evaluation.sample_weights is None or reduction == "none":
+        return 0
+    try:
+        factor = gradient_factor(spec, aggregate, reduction, weight_exponent)
+    except InputError:
+        return 0
+    exponent = (Factor.of(float(np.max(np.abs(factor)))) if isinstance(factor, np.ndarray) else factor).exponent
+    return gradient_lift(evaluation.sample_gradients, evaluation.sample_weights, exponent)
+
+
 def _transformed(spec: LossSpec, aggregate: Aggregate, reduction: str) -> tuple[float, float]:
     """(T(reduced value), T'(reduced value)); (value, 1) without a transform."""
     transform = spec.transform
@@ -215,9 +237,9 @@ def compute(loss: str | LossSpec, *inputs, params: Mapping[str, Any] | None = No
     batch = evaluate(spec, arrays, resolved, scaled, nan_policy, gradient)
     if batch.kept_rows is not None and not batch.kept_rows.any():
         raise InputError("every row has a NaN or infinite value: nothing left after --nan-policy omit")
-    lift = 0 if weights is None or reduction == "none" else gradient_lift(batch.sample_gradients, scaled)
-    gradients = batch.batch_gradients(spec, reduction, lift)
     aggregate = batch.aggregate.rescaled(exponent, spec.mean_divisor)
+    lift = lift_for(spec, aggregate, reduction, exponent, batch)
+    gradients = batch.batch_gradients(spec, reduction, lift)
     if reduction == "none":
         value = batch.per_sample_values(spec)
     else:

@@ -140,20 +140,24 @@ def weight_exponent(weights: np.ndarray | None) -> int:
     return math.frexp(top)[1] - 1
 
 
-def gradient_lift(gradients: Mapping[str, np.ndarray], weights: np.ndarray) -> int:
-    """L such that the largest finite |∂ℓ| times the largest weight, times 2^L, lies in [1, 2)
-    when it is below 1/WEIGHT_RANGE, 0 otherwise: w·∂ℓ of a subnormal ∂ℓ (rmse's 2(ŷ - y) at
-    residuals of 1e-320), or of weights of 1e-70 times ∂ℓ of 1e-250, keeps its bits as
-    w·(∂ℓ·2^L), where w·∂ℓ itself would round to the subnormal grid; the gradient it makes
-    (times 1/Σw, T'(mean)) need not be subnormal."""
+# Lifted weighted gradients stay below 2^LIFT_CEILING: room for the sums of their squares.
+LIFT_CEILING = 1000
+
+
+def gradient_lift(gradients: Mapping[str, np.ndarray], weights: np.ndarray, factor_exponent: int) -> int:
+    """L for the weighted gradients w·∂ℓ that a factor F = m·2^f (f = factor_exponent, m in
+    [0.5, 1)) turns into the gradient: L = f, so that w·∂ℓ·2^L lies within a factor 2 of the
+    gradient itself and keeps every bit it has. w·∂ℓ alone rounds to the subnormal grid
+    below 2^-1022, where an F above 1 may make a normal double of it (rmse's 1/(Σw·RMSE) at
+    residuals of 1e-311, a perplexity's e^mean). 0 when F < 1 (what is subnormal stays so), and
+    at most what keeps the largest |w·∂ℓ|·2^L below 2^LIFT_CEILING."""
+    if factor_exponent <= 0:
+        return 0
     top_gradient = max((_largest_finite(gradient) for gradient in gradients.values()), default=0.0)
     (gradient_mantissa, gradient_power), (weight_mantissa, weight_power) = (
         math.frexp(top_gradient), math.frexp(_largest_finite(weights)))
-    mantissa, power = math.frexp(gradient_mantissa * weight_mantissa)  # the product, which may underflow
-    power += gradient_power + weight_power
-    if mantissa == 0.0 or math.ldexp(1.0, power) > 1.0 / WEIGHT_RANGE:
-        return 0
-    return 1 - power
+    power = gradient_power + weight_power + math.frexp(gradient_mantissa * weight_mantissa)[1]  # of the product
+    return max(0, min(factor_exponent, LIFT_CEILING - power))
 
 
 def _largest_finite(values: np.ndarray) -> float:

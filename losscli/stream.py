@@ -7,8 +7,8 @@ largest contribution). Only the gradient of a mean needs the final Σw, so batch
 w_i·dl_i/dx and :attr:`StreamResult.gradient_factor` turns them into the gradient of the
 reduced loss at the end. They are kept in units of 2^-U, U = E - L: weights·2^-E (extreme
 weights, :func:`~losscli.reduction.weight_exponent`) times dl_i/dx·2^L (gradients lifted out of
-the subnormals, :func:`~losscli.reduction.gradient_lift`); a partial has one U, the largest
-its batches needed, so no lifted value overflows.
+the subnormals, :func:`~losscli.engine.lift_for`); a partial has one U, the largest its
+batches needed, so no lifted value overflows.
 
 What a reducer has seen is a :class:`StreamPartial`: small, picklable, and mergeable with the
 partial of the rows that follow, so shards reduced apart (on Dask workers) and merged give the
@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .engine import evaluate, gradient_factor, reduced_value
+from .engine import evaluate, gradient_factor, lift_for, reduced_value
 from .errors import InputError
 from .groups import GroupValue, group_aggregates, group_values, merge_groups
 from .inputs import Batch, InputPlan
-from .reduction import Aggregate, gradient_lift, weight_exponent
+from .reduction import Aggregate, weight_exponent
 from .scaled import Factor
 from .spec import LossSpec
 from .summary import DEFAULT_TOP_ROWS, GradientStats
@@ -208,7 +208,8 @@ class StreamReducer:
         evaluation = evaluate(self.spec, batch.arrays, self.params, weights, self.nan_policy)
         kept = evaluation.kept_rows
         row_ids = None if kept is None else np.flatnonzero(kept)
-        units = self._gradient_units(evaluation, weights)
+        aggregate = evaluation.aggregate.rescaled(exponent, divisor)
+        units = self._gradient_units(evaluation, aggregate)
         gradients = evaluation.batch_gradients(self.spec, self.reduction, exponent - units)
         per_row_loss = _by_row(evaluation.per_sample).sum(axis=1)
         seen = self.partial.stats or {}
@@ -235,17 +236,17 @@ class StreamReducer:
         if self.spec.multioutput != "pooled" and self.reduction == "mean" and evaluation.aggregate.columns:
             held = (HeldGradients(batch.rows, {name: gradients[name] for name in self.gradient_inputs}, row_ids,
                                   per_row_loss, batch.ids, units),)
-        self.merge(StreamPartial(evaluation.aggregate.rescaled(exponent, divisor), stats, float(np.sum(per_row_loss)),
+        self.merge(StreamPartial(aggregate, stats, float(np.sum(per_row_loss)),
                                  batch.rows, omitted, groups, spread, exponent, held, units))
         per_sample = evaluation.per_sample_values(self.spec) if self.reduction == "none" else evaluation.per_sample
         return BatchOutput(_restore_rows(per_sample, kept), _restore_rows(gradients[self.gradient_input], kept), units)
 
-    def _gradient_units(self, evaluation, weights) -> int:
+    def _gradient_units(self, evaluation, aggregate: Aggregate) -> int:
         """U for this batch's gradients: E - L, L lifting its weighted gradients out of the
         subnormals, but never below the U of the rows seen so far (whose statistics are then
         brought to it), so that a batch of larger gradients, lifted less, cannot overflow."""
         exponent = self.weight_exponent
-        lift = 0 if weights is None or self.reduction == "none" else gradient_lift(evaluation.sample_gradients, weights)
+        lift = lift_for(self.spec, aggregate, self.reduction, exponent, evaluation)
         if self.partial.stats is None:
             return exponent - lift
         units = max(exponent - lift, self.partial.gradient_exponent)

@@ -435,3 +435,26 @@ def test_scaled_sums_of_tiny_terms_keep_their_digits_beside_zeros():
     assert with_zero == alone and alone.exponent != 0
     assert (ScaledSum() + alone) == alone == (alone + ScaledSum())
     assert alone.sqrt() == pytest.approx(tiny, rel=1e-15)
+
+
+@pytest.mark.parametrize("case", [
+    # rmse: residuals 2.2e-311 and 1.4e-45 (CI's Hypothesis counterexample): 1/(Σw·RMSE) is 1e45, and
+    # w·2r = 1.4e-312 for the first is subnormal, so 12 of its digits were lost before the factor scaled it up
+    ("rmse", (np.zeros(2), np.array([2.22507386e-311, 1.40129846e-045]))),
+    # perplexity: e^mean = 1e152, and the softmax probability e^-720 of the last class is subnormal
+    ("perplexity", (np.array([[[0.0, -700.0, -720.0], [0.0, -1.0, -2.0]]]), np.array([[1, 0]]))),
+])
+@pytest.mark.parametrize("weight", [0.03125, 0.1, 1e-3, 7.0])
+def test_equal_weights_change_nothing_where_the_gradient_factor_is_large(case, weight):
+    """Weighted gradients w·∂ℓ are lifted by the gradient factor's power of two before they
+    can round to the subnormal grid: equal weights give the unweighted gradient, digit for
+    digit, including elements of 1e-266 and 1e-161: to 2 ulp for rmse, and for perplexity to the
+    ulps that e^mean gains from the weighted mean's last digit (its condition number, the mean
+    NLL of 350: w·ℓ rounds unless w is a power of two)."""
+    name, inputs = case
+    plain = compute(name, *inputs)
+    weighted = compute(name, *inputs, weights=np.full(inputs[1].shape[0], weight))
+    (gradient,) = plain.gradients.values()
+    assert np.min(np.abs(gradient[gradient != 0])) < 1e-160  # the case reaches the small elements
+    condition = math.log(plain.value) if name == "perplexity" else 1.0
+    np.testing.assert_allclose(next(iter(weighted.gradients.values())), gradient, rtol=5e-16 * condition, atol=0)
