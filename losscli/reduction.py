@@ -149,9 +149,10 @@ def gradient_lift(gradients: Mapping[str, np.ndarray], weights: np.ndarray, fact
     [0.5, 1)) turns into the gradient: L = f, so that w·∂ℓ·2^L lies within a factor 2 of the
     gradient itself and keeps every bit it has. w·∂ℓ alone rounds to the subnormal grid
     below 2^-1022, where an F above 1 may make a normal double of it (rmse's 1/(Σw·RMSE) at
-    residuals of 1e-311, a perplexity's e^mean). 0 when F < 1 (what is subnormal stays so), and
-    at most what keeps the largest |w·∂ℓ|·2^L below 2^LIFT_CEILING."""
-    if factor_exponent <= 0:
+    residuals of 1e-311, a perplexity's e^mean). 0 when F < 2 (what is subnormal stays within a
+    bit of it: a sum's F of 1 takes no lift), and at most what keeps the largest |w·∂ℓ|·2^L
+    below 2^LIFT_CEILING."""
+    if factor_exponent <= 1:
         return 0
     top_gradient = max((_largest_finite(gradient) for gradient in gradients.values()), default=0.0)
     (gradient_mantissa, gradient_power), (weight_mantissa, weight_power) = (
