@@ -26,8 +26,9 @@ from typing import Any
 from .errors import LossCliError
 from .influence import InfluenceRequest
 from .inputs import InputPlan
+from .partial import StreamPartial
 from .shards import on_local_disk, shard_row_bound, with_urls
-from .stream import StreamPartial, StreamReducer, reduce_batches
+from .stream import StreamReducer, reduce_batches
 
 INSTALL_HINT = "--engine dask needs Dask: pip install 'losscli[dask]'"
 DEFAULT_TIMEOUT = 30.0  # seconds to connect to a scheduler and hear its handshake

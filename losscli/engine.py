@@ -136,7 +136,7 @@ class Evaluation:
             return {name: grad * _expand(factor, grad.ndim) for name, grad in self.sample_gradients.items()}
         lifted = {}
         for name, grad in self.sample_gradients.items():
-            mantissa, exponent = np.frexp(grad)  # m·w cannot underflow; the exponent is applied once
+            mantissa, exponent = np.frexp(grad)  # m in [0.5, 1): m·w keeps w's digits; 2^(e + lift) applied once
             lifted[name] = np.ldexp(mantissa * _expand(factor, grad.ndim), exponent + lift)
         return lifted
 
