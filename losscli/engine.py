@@ -171,7 +171,7 @@ def gradient_factor(spec: LossSpec, aggregate: Aggregate, reduction: str,
     """What turns the batches' w_i·dl_i/dx into the gradient of the reduced loss:
     1/Σw for mean (Σw·d with denominators), 1 for sum, times T'(mean) for a transform; times
     2^units_exponent when the batches' gradients were kept in units of 2^-units_exponent: weights·2^-E
-    (see :func:`~losscli.reduction.weight_exponent`) and dl_i/dx·2^L (:func:`~losscli.reduction.gradient_lift`)
+    (see :func:`~losscli.reduction.weight_exponent`) and dl_i/dx·2^L (see :func:`lift_for`)
     give units_exponent = E - L. A :class:`~losscli.scaled.Factor`: it may lie
     beyond the doubles (rmse at residuals of 1e-311) though the gradients it makes do not.
     With per-column aggregates (multioutput "uniform_average") one factor per column, each its

@@ -139,8 +139,7 @@ def big_files(tmp_path, monkeypatch):
     segment = np.array(["north", "south"])[rng.integers(0, 2, rows)]
     pq.write_table(pa.table({"yhat": pred, "y": target, "w": rng.uniform(0.5, 2, rows), "segment": segment}),
                    tmp_path / "eval.parquet", row_group_size=11)
-    np.savetxt(tmp_path / "pred.csv", pred, header="pred", comments="", fmt="%.17g")
-    np.savetxt(tmp_path / "target.csv", target, header="target", comments="", fmt="%.17g")
+    write_columns(tmp_path, pred=pred, target=target)
     return tmp_path
 
 
@@ -278,7 +277,7 @@ def test_cli_streams_per_column_rmse(tmp_path, monkeypatch):
     weights = rng.uniform(0.5, 2.0, 50)
     for name, values in (("pred", pred), ("target", target)):
         np.savetxt(tmp_path / f"{name}.csv", values, delimiter=",", header="a,b", comments="", fmt="%.17g")
-    np.savetxt(tmp_path / "w.csv", weights, header="w", comments="", fmt="%.17g")
+    write_columns(tmp_path, w=weights)
     args = ["compute", "rmse", tmp_path / "pred.csv", tmp_path / "target.csv", "--convention", "sklearn",
             "--weights", tmp_path / "w.csv", "--gradient", tmp_path / "grad.npy", "--format", "json"]
     result = streamed(monkeypatch, *args)
@@ -298,7 +297,7 @@ def test_cli_writes_the_gradients_of_subnormal_residuals_batch_by_batch(tmp_path
                            rng.uniform(-4.0, 4.0, 14)])
     weights = rng.choice([1e-3, 0.1, 3.0], 42)
     for rows in (28, 42):  # without and with the rows of 1
-        _write_columns(tmp_path, pred=pred[:rows], target=np.zeros(rows), w=weights[:rows])
+        write_columns(tmp_path, pred=pred[:rows], target=np.zeros(rows), w=weights[:rows])
         for loss in ("rmse", "mse"):
             out = tmp_path / f"{loss}_grad.{suffix}"
             result = streamed(monkeypatch, "compute", loss, tmp_path / "pred.csv", tmp_path / "target.csv",
@@ -311,7 +310,8 @@ def test_cli_writes_the_gradients_of_subnormal_residuals_batch_by_batch(tmp_path
             assert json.loads(result.stdout)["gradient"]["l2_norm"] == pytest.approx(norm, rel=1e-14)
 
 
-def _write_columns(directory, **columns):
+def write_columns(directory, **columns):
+    """One CSV per column, NAME.csv with the header NAME, every double written to round-trip."""
     for name, values in columns.items():
         np.savetxt(directory / f"{name}.csv", values, header=name, comments="", fmt="%.17g")
 
