@@ -104,12 +104,13 @@ def tiny_blocks(monkeypatch):
     monkeypatch.setattr(batches_module, "CSV_BLOCK_BYTES", 24)
 
 
-def test_streamed_blocks_count_blank_lines_of_earlier_blocks(tmp_path, tiny_blocks):
-    rows = [f"{index}.25" for index in range(40)]
+@pytest.mark.parametrize("with_ids", [False, True], ids=["one column", "with a text column"])
+def test_streamed_blocks_count_blank_lines_of_earlier_blocks(tmp_path, tiny_blocks, with_ids):
+    rows = [f"{index}.25" + (f",id{index}" if with_ids else "") for index in range(40)]
     rows[10:10] = ["", ""]  # two blank lines early on
-    rows[30] = "oops"
+    rows[30] = "oops,idx" if with_ids else "oops"
     path = tmp_path / "big.csv"
-    path.write_text("pred\n" + "\n".join(rows) + "\n")
+    path.write_text("pred" + (",id" if with_ids else "") + "\n" + "\n".join(rows) + "\n")
     # 'oops' replaced the 29th number: data row 29, on line 1 + 30 + 1 (header, lines before it)
     with pytest.raises(FileError, match=r"row 29 \(line 32\): expected a number, got 'oops'"):
         list(iter_tables(str(path)))
@@ -141,6 +142,35 @@ def test_streamed_blocks_give_the_rows_and_lines_of_the_whole_file(tmp_path, tin
              for table in streamed for row in range(table.rows)]
     text_lines = path.read_text().split("\n")
     assert [text_lines[line - 1].split(",")[0] for line in lines] == [f"{index}.5" for index in range(50)]
+
+
+@pytest.mark.parametrize("id_column", [False, True], ids=["numbers only", "with an id column"])
+def test_missing_markers_in_later_blocks_read_as_in_the_whole_file(tmp_path, tiny_blocks, id_column):
+    """Later blocks of an all-number file treat only empty cells as missing in their fast
+    parse; every other marker must still read as it does when the file is read whole."""
+    from losscli.io.arrow import MISSING_MARKERS
+
+    cells = [f"{index}.5" for index in range(80)]
+    for index, marker in enumerate((*MISSING_MARKERS, "inf", "-inf", "nan")):
+        cells[3 + 3 * index] = marker
+    # ids: missing in the first block, whole numbers after it: not a column parsed as floats
+    ids = [("NA" if index % 5 == 0 or index < 4 else str(index)) for index in range(80)]
+    lines = [f"{cell},{index}" + (f",{ids[index]}" if id_column else "") for index, cell in enumerate(cells)]
+    path = tmp_path / "big.csv"
+    path.write_text("pred,n" + (",id" if id_column else "") + "\n" + "\n".join(lines) + "\n")
+    extra = ["id"] if id_column else []
+    streamed = list(iter_tables(str(path), extra=extra))
+    assert len(streamed) > 20
+    whole = read_table(str(path), extra=extra)
+    # (the whole file also finds numbers in the ids: the first block, where they are missing, does not)
+    np.testing.assert_array_equal(np.concatenate([table.values for table in streamed]), whole.values[:, :2])
+    assert np.isnan(whole.values[3::3, 0][:len(MISSING_MARKERS) + 3]).sum() == len(MISSING_MARKERS) + 1
+    if id_column:
+        def cells(values):  # missing: None in a block of no numbers, NaN in one of numbers
+            return [None if value is None or value != value else value for value in values]
+
+        assert cells(value for table in streamed for value in table.extra["id"].tolist()) == \
+            cells(whole.extra["id"].tolist())
 
 
 # --- hex --------------------------------------------------------------------------------------------

@@ -160,6 +160,37 @@ def test_batch_conversion_places_bad_cells_in_the_whole_file():
     np.testing.assert_array_equal(values, [[1.0, 1.0], [2.0, np.nan]])
 
 
+@pytest.mark.parametrize("kind", [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(),
+                                  pa.uint32(), pa.uint64(), pa.float16(), pa.float32(), pa.float64(), pa.bool_()],
+                         ids=str)
+def test_numeric_columns_read_from_their_buffers_like_their_python_values(kind):
+    """Values are read from Arrow's buffers (no pyarrow.compute): two chunks, each sliced so
+    that it starts inside a validity byte, with missing cells on both sides of the cut."""
+    rng = np.random.default_rng(7)
+    if kind == pa.bool_():
+        cells = [bool(value) for value in rng.integers(0, 2, 40)]
+    elif pa.types.is_floating(kind):
+        cells = [float(np.float16(value)) for value in rng.normal(scale=100, size=40)]
+    else:
+        high = min(np.iinfo(kind.to_pandas_dtype()).max, 2**62)
+        low = 0 if pa.types.is_unsigned_integer(kind) else -high
+        cells = [int(value) for value in rng.integers(low, high, 40, dtype=np.int64)]
+    for row in (0, 3, 9, 21, 39):
+        cells[row] = None
+    first, second = pa.array(cells[:25], kind).slice(3), pa.array(cells[25:], kind).slice(5)
+    table = pa.table({"x": pa.chunked_array([first, second])})
+    expected = [np.nan if cell is None else float(cell) for cell in first.to_pylist() + second.to_pylist()]
+    names, values, _ = arrow.table_to_values(table, "t.parquet")
+    assert names == ("x",) and values.dtype == np.float64
+    np.testing.assert_array_equal(values[:, 0], expected)
+
+
+def test_integers_beyond_2_53_round_to_the_nearest_double():
+    column = pa.array([2**53 + 1, 2**63 - 1, -(2**63)], pa.int64())
+    _, values, _ = arrow.table_to_values(pa.table({"n": column}), "t.parquet")
+    np.testing.assert_array_equal(values[:, 0], [float(2**53), 2.0**63, -(2.0**63)])
+
+
 # --- stdin -----------------------------------------------------------------------------------
 
 def test_stdin_reads_csv_text_from_the_given_stream():

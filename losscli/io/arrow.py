@@ -80,18 +80,21 @@ class _BadCell(Exception):
 
 
 def _column_to_float(column):
-    """float64 column (missing -> NaN), or None if no cell is a number; _BadCell if mixed."""
+    """A numeric column (a float64 one for text and decimals; missing -> null, NaN in
+    :func:`_fill_matrix`), or None if no cell is a number; _BadCell if mixed."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
-            or pa.types.is_decimal(kind):
-        return _as_float64(column)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        return column  # read from its buffers by _fill_matrix
+    if pa.types.is_decimal(kind):
+        return column.cast(pa.float64(), safe=False)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None
+    import pyarrow.compute as pc  # only here: its import takes 0.07 s
+
     trimmed = pc.utf8_trim_whitespace(column)
     missing = pc.or_(pc.is_null(trimmed), pc.is_in(trimmed, value_set=_strings(MISSING_MARKERS)))
     numeric = pc.fill_null(pc.match_substring_regex(trimmed, NUMBER_PATTERN, ignore_case=True), _scalar(False))
@@ -100,16 +103,7 @@ def _column_to_float(column):
     first_bad = pc.index(pc.and_(pc.invert(missing), pc.invert(numeric)), _scalar(True)).as_py()
     if first_bad >= 0:
         raise _BadCell(first_bad)
-    return _as_float64(pc.cast(pc.if_else(missing, pa.nulls(1, trimmed.type)[0], trimmed), pa.float64()))
-
-
-def _as_float64(column):
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    # safe=False: int64 beyond 2**53 rounds to the nearest double instead of raising.
-    as_float = column.cast(pa.float64(), safe=False)
-    return pc.fill_null(as_float, _scalar(float("nan"))) if as_float.null_count else as_float
+    return pc.cast(pc.if_else(missing, pa.nulls(1, trimmed.type)[0], trimmed), pa.float64())
 
 
 # pa.array() and pa.scalar() of Python objects import pandas (0.3 s) on first use: Arrow values
@@ -149,19 +143,44 @@ def _fill_matrix(float_columns, rows: int) -> np.ndarray:
     for index, column in enumerate(float_columns):
         start = 0
         for chunk in getattr(column, "chunks", [column]):  # ChunkedArray (table) or Array (batch)
-            values[start:start + len(chunk), index] = _float_view(chunk)
+            values[start:start + len(chunk), index] = _float_values(chunk)
             start += len(chunk)
     return values
 
 
-def _float_view(chunk) -> np.ndarray:
-    """A float64 Arrow array without nulls as a NumPy view of its data buffer.
+# Arrow's numeric types as NumPy's, by Arrow's name for them
+_NUMPY_TYPES = {"int8": "i1", "int16": "i2", "int32": "i4", "int64": "i8", "uint8": "u1", "uint16": "u2",
+                "uint32": "u4", "uint64": "u8", "halffloat": "f2", "float": "f4", "double": "f8"}
 
-    Arrow's own to_numpy imports pandas on first use (about 0.2 s), which start-up avoids.
+
+def _float_values(chunk) -> np.ndarray:
+    """A numeric or boolean Arrow array as float64 values, NaN where a cell is missing, read
+    from its buffers (a view for float64 without missing cells). Integers beyond 2**53 round to
+    the nearest double.
+
+    Arrow's own cast and to_numpy would import pyarrow.compute (0.07 s) and pandas (0.2 s).
     """
-    if chunk.null_count == 0 and len(chunk):
-        return np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=len(chunk), offset=chunk.offset * 8)
-    return chunk.to_numpy(zero_copy_only=False)
+    count, offset = len(chunk), chunk.offset
+    if not count:
+        return np.zeros(0)
+    validity, data = chunk.buffers()[:2]
+    kind = str(chunk.type)
+    if kind == "bool":
+        values = _bits(data, offset, count).astype(np.float64)
+    else:
+        dtype = np.dtype(_NUMPY_TYPES[kind])
+        values = np.frombuffer(data, dtype=dtype, count=count, offset=offset * dtype.itemsize)
+        if dtype != np.float64 or chunk.null_count:
+            values = values.astype(np.float64)
+    if chunk.null_count:
+        values[~_bits(validity, offset, count)] = np.nan
+    return values
+
+
+def _bits(buffer, offset: int, count: int) -> np.ndarray:
+    """Bits offset .. offset + count of an Arrow bitmap (least significant first) as booleans."""
+    bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), count=offset + count, bitorder="little")
+    return bits[offset:].astype(bool)
 
 
 def extra_columns(arrow_table, names: Sequence[str], source: str) -> dict[str, CodedColumn]:

@@ -52,12 +52,12 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, 
     """(Arrow's table of ``data``, the line of ``data`` each row is on (None: consecutive lines),
     the number of lines of ``data``).
 
-    A text without quotes is first parsed keeping blank lines as rows of missing cells: if it
-    has only numbers and no missing cell, it had no blank line, so every row is on its own line
-    (known without counting lines, a tenth of the parse time). ``numeric``: the columns earlier
-    blocks found numeric, parsed as float64 without type inference (a quarter of the parse
-    time); a cell that is not a number sends the block back to the inferring parse, whose
-    messages name it.
+    A text without quotes is first parsed keeping blank lines as rows of missing cells: if a
+    column has only numbers and no missing cell, it had no blank line, so every row is on its
+    own line (known without counting lines, a tenth of the parse time; text columns, such as
+    ids, may be there too). ``numeric``: the columns earlier blocks found numeric, parsed as
+    float64 without type inference (a quarter of the parse time); a cell that is not a number
+    sends the block back to the inferring parse, whose messages name it.
     """
     header_lines = 1 if header else 0
     body = data.find(b"\n") + 1 if header else 0
@@ -68,7 +68,7 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, 
                               floats=numeric)
         if table is None:
             table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True, threads=threads)
-        if table is not None and all(_numbers_only(column) for column in table.columns):
+        if table is not None and any(_numbers_only(column) for column in table.columns):
             return table, None, table.num_rows + header_lines
     table = parse_csv(source, data, header, line_offset=line_offset, threads=threads)
     line_count = _line_count(data)
@@ -89,6 +89,11 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
     options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=threads)
     parse = arrow_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
     typed = arrow_csv.ConvertOptions(column_types=dict.fromkeys(floats, pa.float64()))
+    if floats and _first_line_cells(data) == len(floats):
+        # Every column is typed: only an empty cell is missing ('nan' parses as NaN). Another
+        # marker ('NA') fails the parse, which the caller redoes with Arrow's defaults. Checking
+        # cells against the markers takes a tenth of the parse.
+        typed.null_values = [""]
     try:
         table = arrow_csv.read_csv(pa.BufferReader(data), read_options=options, parse_options=parse,
                                    convert_options=typed)
@@ -114,6 +119,13 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
     if not data.removeprefix(b"\xef\xbb\xbf").strip() or not retry:
         raise FileError(source, "empty file (no header, no data rows)")
     return parse_csv(source, data + b"\n", header, retry=False, line_offset=line_offset, threads=threads)
+
+
+def _first_line_cells(data: bytes) -> int | None:
+    """The cells of the first line of ``data`` (None if it holds a quote)."""
+    end = data.find(b"\n")
+    first_line = data if end < 0 else data[:end]
+    return None if b'"' in first_line else first_line.count(b",") + 1
 
 
 def _numbers_only(column) -> bool:
