@@ -500,6 +500,15 @@ def test_selecting_a_text_column_says_it_is_not_numeric(wide):
     assert message_of(excinfo).startswith(f"{wide.source}: column 'id' is not numeric (text, dates or all empty)")
 
 
+def test_a_file_without_numbers_says_so(tmp_path):
+    path = tmp_path / "text.csv"
+    path.write_text("pred,target\nnp.float64(1.5),np.float64(2)\n")  # a repr written by mistake
+    with pytest.raises(FileError) as excinfo:
+        select_columns(read_table(str(path)), "pred")
+    assert message_of(excinfo) == (f"{path}: column 'pred' is not numeric (text, dates or all empty) "
+                                   "(no column holds numbers)")
+
+
 def test_pattern_without_match(wide):
     with pytest.raises(FileError) as excinfo:
         select_columns(wide, "logit_*")

@@ -155,7 +155,7 @@ def _match(table: Table, part: str) -> list[int]:
 
 
 def _available(table: Table) -> str:
-    return "numeric columns: " + ", ".join(table.columns)
+    return "numeric columns: " + ", ".join(table.columns) if table.columns else "no column holds numbers"
 
 
 def as_input_array(table: Table) -> np.ndarray:
