@@ -108,14 +108,13 @@ def _column_to_float(column):
 
 # pa.array() and pa.scalar() of Python objects import pandas (0.3 s) on first use: Arrow values
 # that a reader needs are made from buffers instead.
-def _scalar(value: bool | int | float):
-    """An Arrow bool, int64 or float64 scalar."""
+def _scalar(value: bool | int):
+    """An Arrow bool or int64 scalar."""
     import pyarrow as pa
 
     if isinstance(value, bool):
         return pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(bytes([value]))])[0]
-    kind, dtype = (pa.int64(), np.int64) if isinstance(value, int) else (pa.float64(), np.float64)
-    return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(np.array([value], dtype=dtype).tobytes())])[0]
+    return pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(np.array([value], dtype=np.int64).tobytes())])[0]
 
 
 def _strings(values: Sequence[str]):
