@@ -117,11 +117,23 @@ def euclidean_distance(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarra
     return scaled_norm(difference), difference
 
 
+# a loss below this share of its terms' size is recomputed in double-double: float64's ~2^-52 of the size is
+# then below 6e-14 of the loss
+CANCELLING = 2.0**-8
+DOUBLE_DOUBLE_SAFE = 1e300  # terms below it: their exact products cannot overflow
+
+
+def cancelling(loss: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The flat indices where |loss| <= CANCELLING·size < DOUBLE_DOUBLE_SAFE (NaN nowhere): the samples to redo."""
+    candidates = np.flatnonzero(np.abs(loss) <= CANCELLING * size)
+    return candidates[size.flat[candidates] < DOUBLE_DOUBLE_SAFE]
+
+
 def row_band(dimension: int) -> float:
     """2^-8·(1 + √D/8): the share of a row's O(1) terms below which their float64 difference may keep fewer than
     13 digits, its distances or cosines carrying ~(1 + √D/8)·2^-53 relative error (measured at the band's edge:
     below 5e-14 for D = 3 to 768). Rows under it are recomputed."""
-    return 2.0**-8 * (1.0 + float(np.sqrt(dimension)) / 8.0)
+    return CANCELLING * (1.0 + float(np.sqrt(dimension)) / 8.0)
 
 
 def residual_halves(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

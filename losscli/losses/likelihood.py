@@ -17,6 +17,7 @@ from ..validation import fail_at
 from . import double_double as dd
 from ._numerics import (
     SERIES_RADIUS,
+    cancelling,
     expm1_remainder,
     log1p_remainder,
     log_ratio,
@@ -62,18 +63,6 @@ def poisson_nll(pred: np.ndarray, target: np.ndarray, *, log_input: bool, full: 
     if not full:
         return loss
     return np.where(target > 1, _poisson_full_above_one(pred, target, log_input, eps), loss)
-
-
-# a loss below this share of its terms' size is recomputed in double-double: float64's ~2^-52 of the size is
-# then below 6e-14 of the loss
-CANCELLING = 2.0**-8
-DOUBLE_DOUBLE_SAFE = 1e300  # terms below it: their exact products cannot overflow
-
-
-def cancelling(loss: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """The flat indices where |loss| <= CANCELLING·size < DOUBLE_DOUBLE_SAFE (NaN nowhere): the samples to redo."""
-    candidates = np.flatnonzero(np.abs(loss) <= CANCELLING * size)
-    return candidates[size.flat[candidates] < DOUBLE_DOUBLE_SAFE]
 
 
 def _poisson_log_input(pred, target):
