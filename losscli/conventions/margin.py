@@ -19,7 +19,7 @@ def hinge_optax(scores, target):
 
 
 def hinge_optax_gradient(scores, target):
-    return {"scores": np.where(target * scores < 1.0, -target, 0.0)}
+    return margin.hinge_gradient_of_signs(scores, target)
 
 
 def hinge32(forward):
@@ -46,12 +46,11 @@ def sklearn_signs(target):
 
 def hinge_sklearn(scores, target):
     """scikit-learn's binary hinge_loss: max(0, 1 - s·x), s from :func:`sklearn_signs`."""
-    return np.maximum(0.0, 1.0 - sklearn_signs(target) * scores)
+    return margin.hinge_of_signs(scores, sklearn_signs(target))
 
 
 def hinge_sklearn_gradient(scores, target):
-    signs = sklearn_signs(target)
-    return {"scores": np.where(signs * scores < 1.0, -signs, 0.0)}
+    return margin.hinge_gradient_of_signs(scores, sklearn_signs(target))
 
 
 def check_sklearn_binary(arrays, params) -> None:

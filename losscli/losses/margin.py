@@ -29,13 +29,22 @@ def hinge(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     scores, target: [N] or [N, D] -> same shape.
     """
-    return np.maximum(0.0, 1.0 - signed(target) * scores)
+    return hinge_of_signs(scores, signed(target))
 
 
 def hinge_gradient(scores, target):
     """-y where the margin is violated (y·x < 1), else 0."""
-    label = signed(target)
-    return {"scores": np.where(label * scores < 1.0, -label, 0.0)}
+    return hinge_gradient_of_signs(scores, signed(target))
+
+
+def hinge_of_signs(scores: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    """max(0, 1 - s·x) for labels already mapped to signs s (each framework maps them its own way)."""
+    return np.maximum(0.0, 1.0 - signs * scores)
+
+
+def hinge_gradient_of_signs(scores: np.ndarray, signs: np.ndarray) -> dict[str, np.ndarray]:
+    """∂/∂x of :func:`hinge_of_signs`: -s where s·x < 1, else 0."""
+    return {"scores": np.where(signs * scores < 1.0, -signs, 0.0)}
 
 
 def squared_hinge(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -156,14 +165,20 @@ def _ill_conditioned_rows(gap, below_margin, x1, x2, labels, unit1, unit2):
     return rows[near_parallel[rows]], rows[~near_parallel[rows]]
 
 
+def _scaled_rows(x1, x2):
+    """_ExactCosine's terms of both inputs: (scales s_i, units u_i = x_i/s_i, shares e_i = ε/s_i² (exact),
+    |u_i|² in double-double)."""
+    scales = power_of_two_scale(x1), power_of_two_scale(x2)
+    units = x1 / scales[0], x2 / scales[1]
+    shares = [COSINE_EPS / scale[:, 0] / scale[:, 0] for scale in scales]
+    return scales, units, shares, [dd.dot(unit, unit) for unit in units]
+
+
 def _exact_cos(x1, x2) -> dd.DD:
     """cos = u1·u2/sqrt((|u1|² + e1)(|u2|² + e2)) in double-double, in _ExactCosine's terms: O(D), enough for
     cos - m away from cos = ±1 (to ~1e-32 absolute)."""
-    scales = power_of_two_scale(x1), power_of_two_scale(x2)
-    units = x1 / scales[0], x2 / scales[1]
-    squares = [dd.dot(unit, unit) + COSINE_EPS / scale[:, 0] / scale[:, 0]
-               for unit, scale in zip(units, scales, strict=True)]
-    return dd.dot(*units) / dd.sqrt(squares[0] * squares[1])
+    _, units, shares, norms = _scaled_rows(x1, x2)
+    return dd.dot(*units) / dd.sqrt((norms[0] + shares[0]) * (norms[1] + shares[1]))
 
 
 class _ExactCosine:
@@ -178,10 +193,7 @@ class _ExactCosine:
     """
 
     def __init__(self, x1: np.ndarray, x2: np.ndarray):
-        self.scales = power_of_two_scale(x1), power_of_two_scale(x2)
-        self.units = x1 / self.scales[0], x2 / self.scales[1]
-        self.shares = [COSINE_EPS / scale[:, 0] / scale[:, 0] for scale in self.scales]  # e_i, exact
-        norms = [dd.dot(unit, unit) for unit in self.units]
+        self.scales, self.units, self.shares, norms = _scaled_rows(x1, x2)
         self.squares = [norm + share for norm, share in zip(norms, self.shares, strict=True)]  # ρ_i²
         first, second = self.units
         pivot = np.argmax(np.abs(second), axis=-1)[:, None]
