@@ -112,7 +112,7 @@ def _mismatch(symbol, dims, other_dims, other_name, name):
 def check_finite(arrays: Mapping[str, np.ndarray]) -> None:
     for name, array in arrays.items():
         fail_at(array, name, ~np.isfinite(array), "expected finite values",
-                 hint="--nan-policy omit drops such rows, propagate keeps them")
+                hint="--nan-policy omit drops such rows, propagate keeps them")
 
 
 def omit_nonfinite_rows(arrays: dict[str, np.ndarray], weights: np.ndarray | None = None):
@@ -154,7 +154,7 @@ def check_domains(spec: LossSpec, arrays: Mapping[str, np.ndarray], params: Mapp
             fail_at(array, name, (array < bound) if inclusive else (array <= bound), message)
         elif domain is Domain.SIGNED_LABEL:
             fail_at(array, name, ~np.isin(array, (-1.0, 0.0, 1.0)) & ~np.isnan(array),
-                     "expected labels +1 or -1 (or 1 and 0)")
+                    "expected labels +1 or -1 (or 1 and 0)")
         elif domain in (Domain.LOG_DISTRIBUTION, Domain.CLASS_DISTRIBUTION_OR_LOG):
             log = domain is Domain.LOG_DISTRIBUTION or bool((params or {}).get("log_target"))
             _check_distribution(array, name, log)
@@ -181,6 +181,6 @@ def _check_class_ids(array, name, num_classes, ignore_index=None):
     counted = np.ones(array.shape, dtype=bool) if ignore_index is None else array != ignore_index
     fail_at(array, name, ~np.isfinite(array), "expected class ids (integers), even under --nan-policy")
     fail_at(array, name, counted & (array != np.round(array)), "expected integer class ids",
-             hint="for one-hot or probability targets give one column per class")
+            hint="for one-hot or probability targets give one column per class")
     fail_at(array, name, counted & ((array < 0) | (array >= num_classes)),
-             f"expected class ids in [0, {num_classes - 1}] for {num_classes} classes")
+            f"expected class ids in [0, {num_classes - 1}] for {num_classes} classes")

@@ -5,5 +5,4 @@ child process (:mod:`.isolation`)."""
 
 def is_user_code(target: str) -> bool:
     """True for FILE.py:OBJECT (or a bare FILE.py); registered loss names never look like that."""
-    path = target.rpartition(":")[0] if ":" in target else target
-    return path.endswith(".py") or ":" in target
+    return ":" in target or target.endswith(".py")
