@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -23,6 +24,7 @@ DEFAULT_BATCH_ROWS = 1 << 20
 BATCH_VALUES = 1 << 20  # values per batch across all columns (8 MiB of float64)
 STREAM_BYTES = 32 << 20
 CSV_BLOCK_BYTES = 8 << 20  # 8 MiB: 16 and 32 measured no faster at 10 M rows, with 80 and 200 MiB more RSS
+LINE_PROBE_BYTES = 1 << 12  # read back from a block's end to find its last line end
 
 
 def expand_paths(path: str) -> list[str]:
@@ -104,54 +106,94 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
     """A large CSV in blocks of about CSV_BLOCK_BYTES, cut at line ends, each parsed on its own
     by Arrow's multi-threaded reader (faster than its streaming reader here) with the header
     line in front.
-    Each block infers its own column types, so a bad cell is named exactly. A quoted field
-    spanning lines must not straddle a block boundary."""
+    Each block after the first is parsed as float64 in the first block's numeric columns, and
+    read in place through a memory map where a lease protects it (:mod:`~losscli.io.mapped`).
+    A quoted field spanning lines must not straddle a block boundary."""
     from .csvread import csv_block
+    from .mapped import FileMap
     from .sniff import check_text
 
-    header_line = b""
     first_row = 0
     names, skipped = None, ()
     with open(path, "rb") as handle:
-        if header:
-            header_line = handle.readline()
+        header_line = handle.readline() if header else b""
         header_breaks = header_line.count(b"\n")
         lines_before = header_breaks  # lines of the file before the block's first line
-        for data in _line_blocks(handle, header_line):
-            if first_row == 0:
-                check_text(path, data)
-            table, line_count = csv_block(path, data, header, extra, first_row=first_row,
-                                          line_offset=lines_before - header_breaks, columns=names, threads=True)
-            names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
-            yield replace(table, skipped_columns=skipped)
-            first_row += table.rows
-            lines_before += line_count - header_breaks
+        file_map = None
+        try:
+            for start, stop in _line_ranges(handle, len(header_line), CSV_BLOCK_BYTES):
+                with _block(handle, header_line, start, stop, file_map) as data:
+                    if first_row == 0:
+                        check_text(path, data)
+                    table, line_count = csv_block(path, data, header, extra, first_row=first_row,
+                                                  line_offset=lines_before - header_breaks, columns=names, threads=True)
+                names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
+                file_map = file_map or FileMap.open(handle.fileno())
+                yield replace(table, skipped_columns=skipped)
+                first_row += table.rows
+                lines_before += line_count - header_breaks
+        finally:
+            if file_map is not None:
+                file_map.close()
     if first_row == 0:
         raise FileError(path, "header only, no data rows" if header else "empty file")
 
 
-def _line_blocks(handle, prefix: bytes = b"") -> Iterator[bytes | bytearray]:
-    """Consecutive pieces of a binary file, each ending at a line end (the last one may not),
-    with ``prefix`` in front. The file is read straight into each piece (a bytearray), after the
-    prefix and the previous piece's unfinished line: its bytes are copied once, by the read."""
-    rest = b""
-    while True:
-        head = prefix + rest
-        block = bytearray(len(head) + CSV_BLOCK_BYTES)
-        block[:len(head)] = head
-        read = handle.readinto(memoryview(block)[len(head):])
-        if not read:
-            if rest.strip():
-                yield head
+@contextmanager
+def _block(handle, header: bytes, start: int, stop: int, file_map) -> Iterator[bytes | bytearray]:
+    """Bytes ``start`` to ``stop`` of the file with ``header`` in front: mapped while the
+    block is in use if ``file_map`` can lease it, else read."""
+    if file_map is not None:
+        with file_map.block(start, stop, header) as mapped:
+            if mapped is not None:
+                yield mapped
+                return
+    block = bytearray(len(header) + stop - start)
+    block[:len(header)] = header
+    handle.seek(start)
+    read = handle.readinto(memoryview(block)[len(header):])  # the file's bytes are copied once
+    del block[len(header) + read:]  # a file truncated meanwhile: what is left of the block
+    yield block
+
+
+def _line_ranges(handle, start: int, size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive byte ranges of the file from ``start`` to its end, each ending after the last
+    line end within ``size`` bytes of its start (after the next one if a line is longer); the
+    last one ends at the end of the file."""
+    while (end := os.fstat(handle.fileno()).st_size) > start:
+        if end - start <= size:
+            yield start, end
             return
-        end = len(head) + read
-        cut = block.rfind(b"\n", len(head), end) + 1
-        if cut == 0:
-            rest += block[len(head):end]
-            continue
-        rest = bytes(block[cut:end])
-        del block[cut:]
-        yield block
+        stop = _after_last_line_end(handle, start, start + size)
+        stop = stop if stop > start else _after_next_line_end(handle, start + size)
+        yield start, stop
+        start = stop
+
+
+def _after_last_line_end(handle, start: int, limit: int) -> int:
+    """The offset after the last line end between ``start`` and ``limit`` (``start`` if none)."""
+    while limit > start:
+        probe_start = max(start, limit - LINE_PROBE_BYTES)
+        at = _read_at(handle, probe_start, limit - probe_start).rfind(b"\n")
+        if at >= 0:
+            return probe_start + at + 1
+        limit = probe_start
+    return start
+
+
+def _after_next_line_end(handle, position: int) -> int:
+    """The offset after the first line end from ``position`` on (the end of the file if none)."""
+    while probe := _read_at(handle, position, LINE_PROBE_BYTES):
+        at = probe.find(b"\n")
+        if at >= 0:
+            return position + at + 1
+        position += len(probe)
+    return position
+
+
+def _read_at(handle, offset: int, size: int) -> bytes:
+    handle.seek(offset)
+    return handle.read(size)
 
 
 def _tables(record_batches, source: str, kind: str, header_lines: int, extra: tuple[str, ...]) -> Iterator[Table]:

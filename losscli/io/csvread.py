@@ -7,10 +7,12 @@ and the same messages.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
 from .arrow import batch_values, extra_columns
+from .mapped import MappedBlock
 from .smallcsv import small_csv_table
 from .sniff import header_text, row_lines
 from .table import FileError, Table, csv_column_names, format_location, placed_lines
@@ -70,6 +72,7 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, 
             table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True, threads=threads)
         if table is not None and any(_numbers_only(column) for column in table.columns):
             return table, None, table.num_rows + header_lines
+    data = data if isinstance(data, (bytes, bytearray)) else bytes(data)  # a MappedBlock: counting needs bytes
     table = parse_csv(source, data, header, line_offset=line_offset, threads=threads)
     line_count = _line_count(data)
     return table, None if line_count == table.num_rows + header_lines else row_lines(data, header), line_count
@@ -87,6 +90,11 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
     # One thread for files read whole (they are small): pyarrow's CSV thread pool occasionally
     # aborted the process at exit then ("terminate called without an active exception").
     options = arrow_csv.ReadOptions(autogenerate_column_names=not header, use_threads=threads)
+    text = data
+    if isinstance(data, MappedBlock):  # Arrow reads the mapped body in place, told the header's names
+        text = pa.py_buffer(data.body)
+        if data.header:
+            options.column_names = _header_names(data.header)
     parse = arrow_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
     typed = arrow_csv.ConvertOptions(column_types=dict.fromkeys(floats, pa.float64()))
     if floats and _first_line_cells(data) == len(floats):
@@ -95,13 +103,13 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
         # cells against the markers takes a tenth of the parse.
         typed.null_values = [""]
     try:
-        table = arrow_csv.read_csv(pa.BufferReader(data), read_options=options, parse_options=parse,
+        table = arrow_csv.read_csv(pa.BufferReader(text), read_options=options, parse_options=parse,
                                    convert_options=typed)
         table.column_names  # noqa: B018 -- decodes the names: a header that is not UTF-8 fails here
         hex_columns = _hex_suspects(table, data)
         if hex_columns:
             as_text = arrow_csv.ConvertOptions(column_types=dict.fromkeys(hex_columns, pa.string()))
-            table = arrow_csv.read_csv(pa.BufferReader(data), read_options=options, parse_options=parse,
+            table = arrow_csv.read_csv(pa.BufferReader(text), read_options=options, parse_options=parse,
                                        convert_options=as_text)
         return table
     except UnicodeDecodeError:  # column names that are not UTF-8
@@ -119,6 +127,15 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
     if not data.removeprefix(b"\xef\xbb\xbf").strip() or not retry:
         raise FileError(source, "empty file (no header, no data rows)")
     return parse_csv(source, data + b"\n", header, retry=False, line_offset=line_offset, threads=threads)
+
+
+@functools.lru_cache(maxsize=4)
+def _header_names(header: bytes) -> list[str]:
+    """The column names Arrow reads from a header line."""
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    return arrow_csv.read_csv(pa.BufferReader(header)).column_names
 
 
 def _first_line_cells(data: bytes) -> int | None:
