@@ -129,7 +129,6 @@ def test_a_writer_waits_until_the_mapped_block_is_parsed(tmp_path):
         with file_map.block(5, len(text), b"pred\n") as block:
             assert block is None  # the file no longer reaches the block: it is read instead
     finally:
-        file_map.close()
         os.close(fd)
 
 
@@ -177,3 +176,23 @@ print(rows)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, (result.returncode, result.stderr)
     assert 0 < int(result.stdout) < 2000
+
+
+def test_a_paused_reader_holds_no_lease(tmp_path, small_blocks, monkeypatch):
+    """A consumer that stops between batches (a slow loss, a full output pipe) must not hold a
+    writer: the lease covers a block's parse only, never the wait for the next request."""
+    path = tmp_path / "big.csv"
+    path.write_text("pred\n" + "".join(f"{i}.5\n" for i in range(200)))
+    fd, _ = leased_map(path)  # (skips where no lease is granted)
+    os.close(fd)
+    made = []
+    original = MappedBlock.__init__
+    monkeypatch.setattr(MappedBlock, "__init__", lambda self, *args: made.append(1) or original(self, *args))
+    batches = iter_tables(str(path))
+    first_rows = [next(batches).rows for _ in range(3)]
+    assert made and sum(first_rows) < 200  # paused after a mapped block, with more to read
+    # a held lease would keep the truncate waiting for the kernel's lease-break time (45 s)
+    truncate = subprocess.run([sys.executable, "-c", "import os, sys; os.truncate(sys.argv[1], 0)", str(path)],
+                              timeout=40)
+    assert truncate.returncode == 0 and path.stat().st_size == 0
+    assert list(batches) == []  # the rest of the file is gone: nothing more, and no crash

@@ -120,21 +120,17 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
         header_breaks = header_line.count(b"\n")
         lines_before = header_breaks  # lines of the file before the block's first line
         file_map = None
-        try:
-            for start, stop in _line_ranges(handle, len(header_line), CSV_BLOCK_BYTES):
-                with _block(handle, header_line, start, stop, file_map) as data:
-                    if first_row == 0:
-                        check_text(path, data)
-                    table, line_count = csv_block(path, data, header, extra, first_row=first_row,
-                                                  line_offset=lines_before - header_breaks, columns=names, threads=True)
-                names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
-                file_map = file_map or FileMap.open(handle.fileno())
-                yield replace(table, skipped_columns=skipped)
-                first_row += table.rows
-                lines_before += line_count - header_breaks
-        finally:
-            if file_map is not None:
-                file_map.close()
+        for start, stop in _line_ranges(handle, len(header_line), CSV_BLOCK_BYTES):
+            with _block(handle, header_line, start, stop, file_map) as data:
+                if first_row == 0:
+                    check_text(path, data)
+                table, line_count = csv_block(path, data, header, extra, first_row=first_row,
+                                              line_offset=lines_before - header_breaks, columns=names, threads=True)
+            names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
+            file_map = file_map or FileMap.open(handle.fileno())
+            yield replace(table, skipped_columns=skipped)
+            first_row += table.rows
+            lines_before += line_count - header_breaks
     if first_row == 0:
         raise FileError(path, "header only, no data rows" if header else "empty file")
 

@@ -1,5 +1,5 @@
 """Blocks of a large CSV file read in place through a memory map: Arrow parses the page cache
-without a copy into a read buffer (about 5 % of a 10 M-row compute).
+without a copy into a read buffer (0.1–0.25 s of 1.7–1.9 s for a 10 M-row compute here).
 
 Reading a mapped page of a file that another process has truncated kills the reader with
 SIGBUS, and no message. So each block is read under a read lease (``fcntl F_SETLEASE``,
@@ -70,7 +70,9 @@ class MappedBlock:
 
 
 class FileMap:
-    """A regular file mapped read-only, whose blocks are handed out under a read lease."""
+    """A regular file mapped read-only, whose blocks are handed out under a read lease. The
+    map is unmapped when the last block of it is freed (Arrow may hold one a little longer than
+    the parse, so there is no close())."""
 
     def __init__(self, fd: int, mapping: mmap.mmap):
         self._fd, self._mapping = fd, mapping
@@ -118,12 +120,6 @@ class FileMap:
                 first_page = start - start % mmap.PAGESIZE
                 self._mapping.madvise(mmap.MADV_DONTNEED, first_page, stop - first_page)
             fcntl.fcntl(self._fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
-
-    def close(self) -> None:
-        try:
-            self._mapping.close()
-        except BufferError:  # an Arrow buffer not yet freed still points into it: the GC unmaps it
-            pass
 
 
 def _lease(fd: int) -> None:
