@@ -199,3 +199,31 @@ def test_concatenated_batches_keep_each_rows_line(tmp_path, tiny_blocks):
     assert whole.values[:, 0].tolist() == [index + 0.5 for index in range(40)]
     # rows up to 20 sit on line row + 2; after the blank line, one further down
     assert [line_of(whole, row) for row in (0, 20, 21, 39)] == [2, 22, 24, 42]
+
+
+@pytest.mark.parametrize("with_numbers", [True, False], ids=["beside numbers", "alone"])
+def test_true_false_columns_of_later_blocks_are_parsed_once(tmp_path, tiny_blocks, monkeypatch, with_numbers):
+    """A column the first block read as true/false is typed so in later blocks too (typed as
+    float64 it failed every block's fast parse), and, without a missing cell, shows that the
+    block has no blank line as a number column does (a labels file of true/false alone)."""
+    import pyarrow.csv
+
+    from losscli.io import smallcsv
+
+    monkeypatch.setattr(smallcsv, "SMALL_CSV_BYTES", 0)  # the first block through Arrow, as a large file's is
+    labels = ["true", "False", "TRUE", "false", "1", "0"] + ([""] if with_numbers else [])
+    path = tmp_path / "big.csv"
+    path.write_text(("pred," if with_numbers else "") + "label\n" +
+                    "".join((f"{i}.5," if with_numbers else "") + f"{labels[i % len(labels)]}\n" for i in range(60)))
+    parses = []
+    read_csv = pyarrow.csv.read_csv
+    monkeypatch.setattr(pyarrow.csv, "read_csv", lambda *args, **kwargs: parses.append(1) or read_csv(*args, **kwargs))
+    streamed = list(iter_tables(str(path)))
+    blocks = len(streamed)
+    assert blocks > 10 and len(parses) <= blocks + 1  # one parse a block (+ the header's names, once)
+    monkeypatch.undo()
+    whole = read_table(str(path))
+    value = {"true": 1.0, "false": 0.0, "": np.nan, "1": 1.0, "0": 0.0}
+    expected = [([i + 0.5] if with_numbers else []) + [value[labels[i % len(labels)].lower()]] for i in range(60)]
+    np.testing.assert_array_equal(np.concatenate([table.values for table in streamed]), whole.values)
+    np.testing.assert_array_equal(whole.values, expected)

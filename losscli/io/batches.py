@@ -114,7 +114,7 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
     from .sniff import check_text
 
     first_row = 0
-    names, skipped = None, ()
+    names, skipped, booleans = None, (), frozenset()
     with open(path, "rb") as handle:
         header_line = handle.readline() if header else b""
         header_breaks = header_line.count(b"\n")
@@ -124,9 +124,11 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
             with _block(handle, header_line, start, stop, file_map) as data:
                 if first_row == 0:
                     check_text(path, data)
-                table, line_count = csv_block(path, data, header, extra, first_row=first_row,
-                                              line_offset=lines_before - header_breaks, columns=names, threads=True)
-            names, skipped = (table.columns, table.skipped_columns) if names is None else (names, skipped)
+                table, line_count, found_booleans = csv_block(
+                    path, data, header, extra, first_row=first_row, line_offset=lines_before - header_breaks,
+                    columns=names, booleans=booleans, threads=True)
+            if names is None:
+                names, skipped, booleans = table.columns, table.skipped_columns, found_booleans
             file_map = file_map or FileMap.open(handle.fileno())
             yield replace(table, skipped_columns=skipped)
             first_row += table.rows

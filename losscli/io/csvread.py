@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from .arrow import batch_values, extra_columns
 from .mapped import MappedBlock
@@ -24,33 +24,35 @@ def csv_table(source: str, data: bytes, header: bool, extra: Sequence[str] = ())
 
 
 def csv_block(source: str, data: bytes, header: bool, extra: Sequence[str] = (), *, first_row: int = 0,
-              line_offset: int = 0, columns: Sequence[str] | None = None,
-              threads: bool = False) -> tuple[Table, int]:
-    """(The Table of ``data``, the number of lines of ``data``), for a block of a streamed file.
+              line_offset: int = 0, columns: Sequence[str] | None = None, booleans: Collection[str] = (),
+              threads: bool = False) -> tuple[Table, int, frozenset[str]]:
+    """(The Table of ``data``, the number of lines of ``data``, its numeric columns of true and
+    false cells), for a block of a streamed file.
 
     first_row: the file's row of the block's first data row; line_offset: what to add to a
     line of ``data`` to make it a line of the file; columns: the first block's numeric columns,
-    which this one keeps (see :func:`~losscli.io.arrow.batch_values`); threads: parse with
-    Arrow's thread pool.
+    which this one keeps (see :func:`~losscli.io.arrow.batch_values`), and booleans: those of
+    them that held true and false; threads: parse with Arrow's thread pool.
     """
     header_lines = 1 if header else 0
     if line_offset == first_row and columns is None:
         table = small_csv_table(source, data, header, extra)
         if table is not None:
-            return table, _line_count(data)
-    arrow_table, lines, line_count = _parse_with_lines(source, data, header, line_offset, threads, columns)
+            return table, _line_count(data), frozenset()
+    arrow_table, lines, line_count = _parse_with_lines(source, data, header, line_offset, threads, columns, booleans)
     arrow_table = arrow_table.rename_columns(csv_column_names(arrow_table.column_names, header))
     lines = placed_lines(lines, arrow_table.num_rows, header_lines, first_row, line_offset)
     first_line = header_lines + 1
     _check_utf8(arrow_table, source, first_row, first_line, lines)
     names, values, skipped = batch_values(arrow_table, source, columns, first_row=first_row, first_line=first_line,
                                           lines=lines)
-    return Table(source, names, values, header_lines, "csv", skipped, first_row,
-                 extra_columns(arrow_table, extra, source), lines), line_count
+    table = Table(source, names, values, header_lines, "csv", skipped, first_row,
+                  extra_columns(arrow_table, extra, source), lines)
+    return table, line_count, _boolean_columns(arrow_table, names)
 
 
 def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, threads: bool,
-                      numeric: Sequence[str] | None = None):
+                      numeric: Sequence[str] | None = None, booleans: Collection[str] = ()):
     """(Arrow's table of ``data``, the line of ``data`` each row is on (None: consecutive lines),
     the number of lines of ``data``).
 
@@ -58,8 +60,9 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, 
     column has only numbers and no missing cell, it had no blank line, so every row is on its
     own line (known without counting lines, a tenth of the parse time; text columns, such as
     ids, may be there too). ``numeric``: the columns earlier blocks found numeric, parsed as
-    float64 without type inference (a quarter of the parse time); a cell that is not a number
-    sends the block back to the inferring parse, whose messages name it.
+    float64 without type inference (a quarter of the parse time), those in ``booleans`` as
+    true/false; a cell that is not a number sends the block back to the inferring parse, whose
+    messages name it.
     """
     header_lines = 1 if header else 0
     body = data.find(b"\n") + 1 if header else 0
@@ -67,7 +70,7 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, 
         table = None
         if numeric:
             table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True, threads=threads,
-                              floats=numeric)
+                              floats=numeric, booleans=booleans)
         if table is None:
             table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True, threads=threads)
         if table is not None and any(_numbers_only(column) for column in table.columns):
@@ -79,11 +82,13 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, 
 
 
 def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, line_offset: int = 0,
-              keep_blank_lines: bool = False, threads: bool = False, floats: Sequence[str] = ()):
+              keep_blank_lines: bool = False, threads: bool = False, floats: Sequence[str] = (),
+              booleans: Collection[str] = ()):
     """Arrow's table of CSV ``data``. Integer columns of a text with hex-looking cells ('0x1a',
     which Arrow reads as 26) are read as text, so a hex cell is never a number.
     ``keep_blank_lines``: parse blank lines as rows, and return None instead of failing.
-    ``floats``: columns parsed as float64 without inference (with keep_blank_lines only)."""
+    ``floats``: columns parsed as float64 without inference (with keep_blank_lines only), but
+    those also in ``booleans`` as true/false."""
     import pyarrow as pa
     import pyarrow.csv as arrow_csv
 
@@ -96,7 +101,8 @@ def parse_csv(source: str, data: bytes, header: bool, *, retry: bool = True, lin
         if data.header:
             options.column_names = _header_names(data.header)
     parse = arrow_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
-    typed = arrow_csv.ConvertOptions(column_types=dict.fromkeys(floats, pa.float64()))
+    typed = arrow_csv.ConvertOptions(column_types={name: pa.bool_() if name in booleans else pa.float64()
+                                                   for name in floats})
     if floats and _first_line_cells(data) == len(floats):
         # Every column is typed: only an empty cell is missing ('nan' parses as NaN). Another
         # marker ('NA') fails the parse, which the caller redoes with Arrow's defaults. Checking
@@ -145,10 +151,20 @@ def _first_line_cells(data: bytes) -> int | None:
     return None if b'"' in first_line else first_line.count(b",") + 1
 
 
-def _numbers_only(column) -> bool:
+def _boolean_columns(arrow_table, names: Sequence[str]) -> frozenset[str]:
     import pyarrow as pa
 
-    return (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and not column.null_count
+    return frozenset(name for name, column in zip(arrow_table.column_names, arrow_table.columns, strict=True)
+                     if name in names and pa.types.is_boolean(column.type))
+
+
+def _numbers_only(column) -> bool:
+    """A column of numbers (true/false, read as 1/0, included) without a missing cell."""
+    import pyarrow as pa
+
+    kind = column.type
+    return (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)) \
+        and not column.null_count
 
 
 def _line_count(data: bytes) -> int:
