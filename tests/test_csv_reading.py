@@ -217,11 +217,11 @@ def test_true_false_columns_of_later_blocks_are_parsed_once(tmp_path, tiny_block
                     "".join((f"{i}.5," if with_numbers else "") + f"{labels[i % len(labels)]}\n" for i in range(60)))
     parses = []
     read_csv = pyarrow.csv.read_csv
-    monkeypatch.setattr(pyarrow.csv, "read_csv", lambda *args, **kwargs: parses.append(1) or read_csv(*args, **kwargs))
-    streamed = list(iter_tables(str(path)))
+    with monkeypatch.context() as patch:
+        patch.setattr(pyarrow.csv, "read_csv", lambda *args, **kwargs: parses.append(1) or read_csv(*args, **kwargs))
+        streamed = list(iter_tables(str(path)))
     blocks = len(streamed)
     assert blocks > 10 and len(parses) <= blocks + 1  # one parse a block (+ the header's names, once)
-    monkeypatch.undo()
     whole = read_table(str(path))
     value = {"true": 1.0, "false": 0.0, "": np.nan, "1": 1.0, "0": 0.0}
     expected = [([i + 0.5] if with_numbers else []) + [value[labels[i % len(labels)].lower()]] for i in range(60)]

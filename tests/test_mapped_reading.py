@@ -46,17 +46,16 @@ def streamed(path, header: bool, extra, monkeypatch, mapped: bool):
     """The batches of ``path`` read through the map (asserted used) or with read() only."""
     made = []
     if mapped:
-        original = MappedBlock.__init__
-        monkeypatch.setattr(MappedBlock, "__init__", lambda self, *args: made.append(1) or original(self, *args))
-    else:
-        monkeypatch.setattr(FileMap, "open", classmethod(lambda cls, fd: None))
-    try:
-        return list(iter_tables(str(path), header=header, extra=extra))
-    finally:
-        monkeypatch.undo()
-        monkeypatch.setattr(batches_module, "STREAM_BYTES", 0)
-        monkeypatch.setattr(batches_module, "CSV_BLOCK_BYTES", 64)
-        assert not mapped or made, "no block was mapped"
+        os.close(leased_map(path)[0])  # (skips where no lease is granted)
+    with monkeypatch.context() as patch:
+        if mapped:
+            original = MappedBlock.__init__
+            patch.setattr(MappedBlock, "__init__", lambda self, *args: made.append(1) or original(self, *args))
+        else:
+            patch.setattr(FileMap, "open", classmethod(lambda cls, fd: None))
+        tables = list(iter_tables(str(path), header=header, extra=extra))
+    assert not mapped or made, "no block was mapped"
+    return tables
 
 
 def file_lines(tables) -> list[int]:

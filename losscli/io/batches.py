@@ -106,8 +106,9 @@ def _iter_csv(path: str, header: bool, extra: tuple[str, ...]) -> Iterator[Table
     """A large CSV in blocks of about CSV_BLOCK_BYTES, cut at line ends, each parsed on its own
     by Arrow's multi-threaded reader (faster than its streaming reader here) with the header
     line in front.
-    Each block after the first is parsed as float64 in the first block's numeric columns, and
-    read in place through a memory map where a lease protects it (:mod:`~losscli.io.mapped`).
+    Each block after the first is parsed with the first block's numeric columns typed (float64,
+    or boolean for true/false), and read in place through a memory map where a lease protects
+    it (:mod:`~losscli.io.mapped`).
     A quoted field spanning lines must not straddle a block boundary."""
     from .csvread import csv_block
     from .mapped import FileMap

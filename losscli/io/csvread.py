@@ -75,7 +75,7 @@ def _parse_with_lines(source: str, data: bytes, header: bool, line_offset: int, 
             table = parse_csv(source, data, header, line_offset=line_offset, keep_blank_lines=True, threads=threads)
         if table is not None and any(_numbers_only(column) for column in table.columns):
             return table, None, table.num_rows + header_lines
-    data = data if isinstance(data, (bytes, bytearray)) else bytes(data)  # a MappedBlock: counting needs bytes
+    data = bytes(data) if isinstance(data, MappedBlock) else data  # counting lines needs the bytes
     table = parse_csv(source, data, header, line_offset=line_offset, threads=threads)
     line_count = _line_count(data)
     return table, None if line_count == table.num_rows + header_lines else row_lines(data, header), line_count
