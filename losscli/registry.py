@@ -8,6 +8,7 @@ from .errors import UnknownLossError
 from .losses import (
     categorical,
     classification,
+    cosine,
     embedding,
     focal,
     likelihood,
@@ -21,7 +22,7 @@ from .spec import LossSpec
 
 LOSSES: tuple[LossSpec, ...] = (*regression.SPECS, *robust.SPECS, *likelihood.SPECS, *tweedie.SPECS,
                                 *classification.SPECS, *categorical.SPECS, *focal.SPECS, *margin.SPECS,
-                                *embedding.SPECS, *sequence.SPECS)
+                                *cosine.SPECS, *embedding.SPECS, *sequence.SPECS)
 
 
 def _normalise(name: str) -> str:

@@ -1,4 +1,4 @@
-"""hinge, squared_hinge and cosine (losscli/losses/margin.py): hand values and label conventions.
+"""hinge, squared_hinge and cosine (losscli/losses/margin.py, cosine.py): hand values and label conventions.
 """
 
 from __future__ import annotations

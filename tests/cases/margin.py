@@ -1,4 +1,4 @@
-"""Records for hinge, squared_hinge and cosine (losscli/losses/margin.py)."""
+"""Records for hinge, squared_hinge (losscli/losses/margin.py) and cosine (losscli/losses/cosine.py)."""
 
 from __future__ import annotations
 
